@@ -1,0 +1,370 @@
+"""State machines for appeals and policy applications, and the working-day calendar for deadlines."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+
+import chinese_calendar
+
+
+class WorkflowError(Exception):
+    """Raised when an action is not allowed; the message is shown to the user as is."""
+
+
+def _coerce(enum_cls, value, kind: str):
+    # Callers pass raw strings read from the database or a form; turn a bad value
+    # into a user-facing error instead of a bare ValueError.
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise WorkflowError(f"未知的{kind}“{value}”。") from None
+
+
+def _refusal(state_title: str, action_title: str) -> WorkflowError:
+    return WorkflowError(f"当前状态“{state_title}”不能执行“{action_title}”。")
+
+
+# --------------------------------------------------------------------------- appeals
+
+
+class AppealState(str, enum.Enum):
+    """Where an appeal (诉求) is in its life."""
+
+    registered = "registered"
+    awaiting_dispatch = "awaiting_dispatch"
+    dispatched = "dispatched"
+    in_progress = "in_progress"
+    replied = "replied"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+    # Deliberately shadows str.title: templates want the Chinese label, and the
+    # capitalising str method is meaningless for these codes.
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Chinese label of the state."""
+        return APPEAL_STATE_LABELS[self]
+
+
+APPEAL_STATE_LABELS: dict[AppealState, str] = {
+    AppealState.registered: "已登记",
+    AppealState.awaiting_dispatch: "待派单",
+    AppealState.dispatched: "待签收",
+    AppealState.in_progress: "办理中",
+    AppealState.replied: "已答复",
+    AppealState.closed: "已办结",
+    AppealState.withdrawn: "已撤回",
+}
+
+OPEN_APPEAL_STATES: frozenset[AppealState] = frozenset(
+    s for s in AppealState if s not in (AppealState.closed, AppealState.withdrawn)
+)
+
+
+class AppealAction(str, enum.Enum):
+    """Something a user does to an appeal; each one becomes a timeline event."""
+
+    route = "route"
+    queue = "queue"
+    dispatch = "dispatch"
+    sign = "sign"
+    return_ = "return"
+    assign = "assign"
+    note = "note"
+    extend_request = "extend_request"
+    extend_approve = "extend_approve"
+    extend_refuse = "extend_refuse"
+    supervise = "supervise"
+    co_opinion = "co_opinion"
+    reply = "reply"
+    follow_up_satisfied = "follow_up_satisfied"
+    follow_up_unsatisfied = "follow_up_unsatisfied"
+    withdraw = "withdraw"
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Chinese label of the action."""
+        return APPEAL_ACTION_LABELS[self]
+
+
+APPEAL_ACTION_LABELS: dict[AppealAction, str] = {
+    AppealAction.route: "登记派单",
+    AppealAction.queue: "转调度中心",
+    AppealAction.dispatch: "派单",
+    AppealAction.sign: "签收",
+    AppealAction.return_: "退单",
+    AppealAction.assign: "指派",
+    AppealAction.note: "内部备注",
+    AppealAction.extend_request: "申请延期",
+    AppealAction.extend_approve: "同意延期",
+    AppealAction.extend_refuse: "不同意延期",
+    AppealAction.supervise: "督办",
+    AppealAction.co_opinion: "协办意见",
+    AppealAction.reply: "答复",
+    AppealAction.follow_up_satisfied: "回访满意",
+    AppealAction.follow_up_unsatisfied: "回访不满意",
+    AppealAction.withdraw: "撤回",
+}
+
+
+def _build_appeal_transitions() -> dict[tuple[AppealState, AppealAction], AppealState]:
+    S, A = AppealState, AppealAction
+    table = {
+        (S.registered, A.route): S.dispatched,
+        (S.registered, A.queue): S.awaiting_dispatch,
+        (S.awaiting_dispatch, A.dispatch): S.dispatched,
+        # Re-dispatch: the dispatcher may move a case to another department before it
+        # is signed for, or take it back from the department handling it (DOMAIN.md diagram).
+        (S.dispatched, A.dispatch): S.dispatched,
+        (S.in_progress, A.dispatch): S.dispatched,
+        (S.dispatched, A.sign): S.in_progress,
+        (S.dispatched, A.return_): S.awaiting_dispatch,
+        (S.in_progress, A.return_): S.awaiting_dispatch,
+        (S.in_progress, A.assign): S.in_progress,
+        (S.in_progress, A.extend_request): S.in_progress,
+        (S.in_progress, A.extend_approve): S.in_progress,
+        (S.in_progress, A.extend_refuse): S.in_progress,
+        (S.dispatched, A.supervise): S.dispatched,
+        (S.in_progress, A.supervise): S.in_progress,
+        (S.in_progress, A.co_opinion): S.in_progress,
+        (S.in_progress, A.reply): S.replied,
+        (S.replied, A.follow_up_satisfied): S.closed,
+        # The first unsatisfied follow-up reopens (重办); appeal_next_state closes it
+        # instead when the case was already reopened once.
+        (S.replied, A.follow_up_unsatisfied): S.in_progress,
+    }
+    for s in OPEN_APPEAL_STATES:
+        table[(s, A.note)] = s
+        table[(s, A.withdraw)] = S.withdrawn
+    return table
+
+
+APPEAL_TRANSITIONS: dict[tuple[AppealState, AppealAction], AppealState] = _build_appeal_transitions()
+
+
+def appeal_next_state(
+    state: AppealState | str, action: AppealAction | str, *, reopened_before: bool = False
+) -> AppealState:
+    """Return the state an appeal moves to, or raise WorkflowError if the action is not allowed."""
+    state = _coerce(AppealState, state, "诉求状态")
+    action = _coerce(AppealAction, action, "诉求操作")
+    try:
+        nxt = APPEAL_TRANSITIONS[(state, action)]
+    except KeyError:
+        raise _refusal(state.title, action.title) from None
+    # 重办 is allowed once: a second unsatisfied follow-up ends the case so it cannot loop forever.
+    if action is AppealAction.follow_up_unsatisfied and reopened_before:
+        return AppealState.closed
+    return nxt
+
+
+def appeal_actions(state: AppealState | str) -> list[AppealAction]:
+    """List the actions allowed on an appeal in the given state, in declaration order."""
+    state = _coerce(AppealState, state, "诉求状态")
+    return [a for a in AppealAction if (state, a) in APPEAL_TRANSITIONS]
+
+
+# --------------------------------------------------------------------------- applications
+
+
+class ApplicationState(str, enum.Enum):
+    """Where a policy application (政策兑现申报) is in its life."""
+
+    draft = "draft"
+    submitted = "submitted"
+    awaiting_supplement = "awaiting_supplement"
+    refused = "refused"
+    accepted = "accepted"
+    approved = "approved"
+    rejected = "rejected"
+    result_issued = "result_issued"
+    disbursed = "disbursed"
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Chinese label of the state."""
+        return APPLICATION_STATE_LABELS[self]
+
+
+APPLICATION_STATE_LABELS: dict[ApplicationState, str] = {
+    ApplicationState.draft: "草稿",
+    ApplicationState.submitted: "待形式审查",
+    ApplicationState.awaiting_supplement: "待补正",
+    ApplicationState.refused: "不予受理",
+    ApplicationState.accepted: "已受理（待部门审查）",
+    ApplicationState.approved: "审核通过",
+    ApplicationState.rejected: "审核不通过",
+    ApplicationState.result_issued: "已出件",
+    ApplicationState.disbursed: "已拨付",
+}
+
+
+class ApplicationAction(str, enum.Enum):
+    """Something a user does to a policy application."""
+
+    submit = "submit"
+    supplement = "supplement"
+    resubmit = "resubmit"
+    accept = "accept"
+    refuse = "refuse"
+    approve = "approve"
+    reject = "reject"
+    back_to_supplement = "back_to_supplement"
+    issue_result = "issue_result"
+    disburse = "disburse"
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Chinese label of the action."""
+        return APPLICATION_ACTION_LABELS[self]
+
+
+APPLICATION_ACTION_LABELS: dict[ApplicationAction, str] = {
+    ApplicationAction.submit: "提交申报",
+    ApplicationAction.supplement: "一次性告知补正",
+    ApplicationAction.resubmit: "补正后提交",
+    ApplicationAction.accept: "受理",
+    ApplicationAction.refuse: "不予受理",
+    ApplicationAction.approve: "审核通过",
+    ApplicationAction.reject: "审核不通过",
+    ApplicationAction.back_to_supplement: "退回补正",
+    ApplicationAction.issue_result: "出件",
+    ApplicationAction.disburse: "拨付",
+}
+
+_S, _A = ApplicationState, ApplicationAction
+APPLICATION_TRANSITIONS: dict[tuple[ApplicationState, ApplicationAction], ApplicationState] = {
+    (_S.draft, _A.submit): _S.submitted,
+    (_S.submitted, _A.supplement): _S.awaiting_supplement,
+    (_S.awaiting_supplement, _A.resubmit): _S.submitted,
+    (_S.submitted, _A.accept): _S.accepted,
+    (_S.submitted, _A.refuse): _S.refused,
+    (_S.accepted, _A.approve): _S.approved,
+    (_S.accepted, _A.reject): _S.rejected,
+    (_S.accepted, _A.back_to_supplement): _S.awaiting_supplement,
+    # Both outcomes are handed out at the window; the outcome itself is stored on the
+    # application, because result_issued no longer tells approved from rejected.
+    (_S.approved, _A.issue_result): _S.result_issued,
+    (_S.rejected, _A.issue_result): _S.result_issued,
+    (_S.result_issued, _A.disburse): _S.disbursed,
+}
+del _S, _A
+
+
+def application_next_state(
+    state: ApplicationState | str, action: ApplicationAction | str, *, approved: bool = False
+) -> ApplicationState:
+    """Return the state an application moves to, or raise WorkflowError; pass approved=True to disburse."""
+    state = _coerce(ApplicationState, state, "申报状态")
+    action = _coerce(ApplicationAction, action, "申报操作")
+    try:
+        nxt = APPLICATION_TRANSITIONS[(state, action)]
+    except KeyError:
+        raise _refusal(state.title, action.title) from None
+    # Defaults to refusing: money must never go out on a rejected application because
+    # a caller forgot to pass the outcome.
+    if action is ApplicationAction.disburse and not approved:
+        raise WorkflowError("审核未通过的申报不能拨付。")
+    return nxt
+
+
+def application_actions(
+    state: ApplicationState | str, *, approved: bool | None = None
+) -> list[ApplicationAction]:
+    """List the actions allowed on an application; approved=False hides disburse after a rejection."""
+    state = _coerce(ApplicationState, state, "申报状态")
+    actions = [a for a in ApplicationAction if (state, a) in APPLICATION_TRANSITIONS]
+    if approved is False:
+        actions = [a for a in actions if a is not ApplicationAction.disburse]
+    return actions
+
+
+# --------------------------------------------------------------------------- working days
+
+
+@functools.lru_cache(maxsize=1)
+def known_years() -> range:
+    """Return the years chinesecalendar has official holiday schedules for."""
+    # Same bounds chinese_calendar itself validates against; read from its data so a
+    # package upgrade extends the range without a code change.
+    years = [d.year for d in chinese_calendar.holidays]
+    return range(min(years), max(years) + 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def _official_workday(d: date) -> bool | None:
+    # Cached because inbox pages ask "due in N working days" for every row; None means
+    # the year has no official schedule and the caller must fall back.
+    if d.year not in known_years():
+        return None
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        return None
+
+
+def _as_date(d: date) -> date:
+    # datetime is a subclass of date; normalise so cache keys and overrides match.
+    return d.date() if isinstance(d, datetime) else d
+
+
+def missing_schedule_warning(years: Iterable[int]) -> str | None:
+    """Return a Chinese warning naming years without an official holiday schedule, or None."""
+    ys = sorted(set(years))
+    if not ys:
+        return None
+    names = "、".join(f"{y}年" for y in ys)
+    return f"{names}的法定节假日安排尚未录入，相关期限暂按周一至周五计算，请系统管理员补录节假日和调休。"
+
+
+class WorkingCalendar:
+    """Chinese working-day calendar with local overrides, used for every deadline."""
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None):
+        """Create a calendar; overrides map a date to True (working day) or False (holiday)."""
+        self.overrides: dict[date, bool] = {_as_date(k): bool(v) for k, v in (overrides or {}).items()}
+
+    def is_workday(self, d: date) -> bool:
+        """Tell whether d is a working day: override, else official schedule, else Monday–Friday."""
+        d = _as_date(d)
+        if d in self.overrides:
+            return self.overrides[d]
+        official = _official_workday(d)
+        if official is not None:
+            return official
+        return d.weekday() < 5
+
+    def add_workdays(self, start: date, n: int) -> date:
+        """Return the n-th working day after start (start not counted; negative n counts back)."""
+        d = _as_date(start)
+        step = timedelta(days=1 if n >= 0 else -1)
+        remaining = abs(n)
+        while remaining:
+            d += step
+            if self.is_workday(d):
+                remaining -= 1
+        return d
+
+    def workdays_between(self, start: date, end: date) -> int:
+        """Count working days in (start, end]; negative when end is before start."""
+        start, end = _as_date(start), _as_date(end)
+        if end < start:
+            return -self.workdays_between(end, start)
+        count = 0
+        d = start
+        while d < end:
+            d += timedelta(days=1)
+            if self.is_workday(d):
+                count += 1
+        return count
+
+    def unknown_years(self, start: date, end: date) -> set[int]:
+        """Return the years in [start.year, end.year] that have no official holiday schedule."""
+        lo, hi = sorted((start.year, end.year))
+        known = known_years()
+        return {y for y in range(lo, hi + 1) if y not in known}
+
+    missing_schedule_warning = staticmethod(missing_schedule_warning)
