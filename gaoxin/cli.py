@@ -1,0 +1,80 @@
+"""`flask gaoxin …` commands: demo data, the first administrators, registry import."""
+import secrets
+import string
+import time
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Role, Unit, UnitKind, User
+
+gaoxin_cli = AppGroup("gaoxin", help="高新通 management commands.")
+
+
+@gaoxin_cli.command("demo")
+@click.option("--enterprises", "enterprise_count", default=2000, show_default=True, help="Registry size.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def demo_command(enterprise_count, if_empty):
+    """Load demo units, one user per role and a registry of enterprises; print the logins."""
+    from .services import demo
+
+    if not demo.is_empty():
+        if if_empty:
+            click.echo("数据库已有数据，跳过演示数据。")
+            print_demo_logins()
+            return
+        raise click.ClickException("数据库不是空的：演示数据只能装入空数据库。")
+    started = time.perf_counter()
+    demo.create_units()
+    demo.create_users()
+    db.session.commit()
+    from .services.enterprises import load_demo_enterprises
+
+    count = load_demo_enterprises(enterprise_count)
+    extra = getattr(demo, "create_demo_cases", None)
+    if extra:
+        extra()
+    db.session.commit()
+    click.echo(f"演示数据已装入：{count} 家企业，用时 {time.perf_counter() - started:.1f} 秒。")
+    print_demo_logins()
+
+
+def print_demo_logins():
+    from .services.demo import DEMO_PASSWORD, DEMO_USERS
+
+    click.echo("\n演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    for username, name, unit_name, roles in DEMO_USERS:
+        click.echo(f"  {username:<14} {'、'.join(r.title for r in roles)} · {unit_name} · {name}")
+
+
+def _initial_password():
+    # Meets the policy (upper, lower, digit, symbol) and is changed at first log-in.
+    alphabet = string.ascii_letters + string.digits
+    return "Gx-" + "".join(secrets.choice(alphabet) for _ in range(12)) + "7a"
+
+
+@gaoxin_cli.command("create-admins")
+@click.option("--unit", "unit_name", default="企业服务中心", show_default=True)
+def create_admins_command(unit_name):
+    """Create the three separated administrators (系统/安全/审计) on an empty production database."""
+    if db.session.scalar(select(User).limit(1)) is not None:
+        raise click.ClickException("已有用户：请由系统管理员在页面上创建账号。")
+    unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
+    if unit is None:
+        unit = Unit(name=unit_name, kind=UnitKind.dispatch_centre)
+        db.session.add(unit)
+    click.echo("初始管理员（首次登录须修改密码）：")
+    for username, name, role in (
+        ("sysadmin", "系统管理员", Role.sysadmin),
+        ("secadmin", "安全管理员", Role.secadmin),
+        ("auditor", "审计管理员", Role.auditor),
+    ):
+        password = _initial_password()
+        user = User(username=username, name=name, unit=unit, must_change_password=True)
+        user.set_password(password)
+        user.set_roles([role])
+        db.session.add(user)
+        click.echo(f"  {username:<10} {password}")
+    db.session.commit()

@@ -1,0 +1,48 @@
+"""Error pages in Chinese, never a stack trace; htmx gets a small fragment it can show."""
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+ERROR_TEXTS = {
+    400: ("请求有误", "提交的内容无法处理，请返回上一页检查后重试。"),
+    403: ("无权访问", "您的账号没有执行此操作的权限。如有疑问，请联系系统管理员。"),
+    404: ("页面不存在", "您访问的页面或记录不存在，或您无权查看。"),
+    405: ("请求方式不正确", "请通过页面上的按钮或链接操作。"),
+    409: ("操作冲突", "该记录已被他人更改，请刷新后重试。"),
+    413: ("文件过大", "上传的文件超过大小限制（每个文件不超过20MB）。"),
+    429: ("操作过于频繁", "请求次数过多，请稍后再试。"),
+    500: ("系统错误", "系统出现错误，已记录。请稍后重试，或联系系统管理员。"),
+}
+
+
+def init_app(app):
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def render_error(code, message=None):
+    title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500] if code >= 500 else ERROR_TEXTS[400])
+    template = "errors/fragment.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
+    return render_template(template, code=code, title=title, text=message or text), code
+
+
+def _csrf_error(exc):
+    return render_error(400, "页面已过期或表单校验失败，请刷新页面后重新提交。")
+
+
+def _http_error(exc):
+    response = render_error(exc.code or 500, getattr(exc, "gaoxin_message", None))
+    if exc.code == 429:
+        return response[0], 429, {"Retry-After": "60"}
+    return response
+
+
+def _unexpected(exc):
+    db.session.rollback()
+    import flask
+
+    flask.current_app.logger.exception("Unhandled exception")
+    return render_error(500)

@@ -1,0 +1,35 @@
+"""Template filters and globals: dates in China time, masked mobiles, the `can` question."""
+from datetime import timedelta, timezone
+
+from flask_login import current_user
+
+from .permissions import can
+from .registry_text import mask_mobile
+
+#: China Standard Time; staff read every timestamp in it.
+CST = timezone(timedelta(hours=8))
+
+
+def local_time(value, fmt="%Y-%m-%d %H:%M"):
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(CST).strftime(fmt)
+
+
+def init_app(app):
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["mask_mobile"] = lambda v: mask_mobile(v) if v else ""
+    app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _site():
+        from flask import request
+
+        from .navigation import nav_items
+
+        items = nav_items(request.endpoint) if current_user.is_authenticated else []
+        return {"site_name": app.config["GAOXIN_SITE_NAME"], "nav": items}

@@ -1,0 +1,5 @@
+"""All models, imported here so that Alembic and the app see every table."""
+from .audit import AUDIT_ACTION_LABELS, AuditEntry  # noqa: F401
+from .base import utcnow  # noqa: F401
+from .enterprise import Building, Contact, Enterprise, EnterpriseGram, EnterpriseSize, ImportJob  # noqa: F401
+from .org import ADMIN_ROLES, Role, Unit, UnitKind, User, UserRole, UserSession  # noqa: F401

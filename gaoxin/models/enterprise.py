@@ -1,0 +1,118 @@
+"""The enterprise registry (一企一档): enterprises, their buildings, contacts, search grams and imports."""
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import LabelledEnum, UTCDateTime, enum_check, enum_column_type, utcnow
+
+
+class EnterpriseSize(LabelledEnum):
+    large = "large"
+    medium = "medium"
+    small = "small"
+    micro = "micro"
+
+
+EnterpriseSize._LABELS = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+
+
+class Building(db.Model):
+    """An office building served by a building station (楼宇企业服务站)."""
+
+    __tablename__ = "buildings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+
+    station = relationship("Unit", lazy="joined")
+
+
+class Enterprise(db.Model):
+    __tablename__ = "enterprises"
+    __table_args__ = (enum_check("size", EnterpriseSize, "size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 统一社会信用代码 (GB 32100-2015), normalised: 18 upper-case characters.
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: Simplified, lower-case, no spaces: what name searches match against.
+    name_key: Mapped[str] = mapped_column(String(100))
+    #: Pinyin initials of the name (迈普通信 → mptx), for typing `mptx`.
+    initials: Mapped[str] = mapped_column(String(100))
+    legal_rep: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(200))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"), index=True)
+    #: GB/T 4754-2017 section letter (A–T).
+    industry: Mapped[str | None] = mapped_column(String(1))
+    size: Mapped[str | None] = mapped_column(enum_column_type(EnterpriseSize))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    building = relationship("Building", lazy="joined")
+    contacts = relationship(
+        "Contact", back_populates="enterprise", lazy="selectin", order_by="Contact.id",
+        cascade="all, delete-orphan",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def size_title(self):
+        return EnterpriseSize(self.size).title if self.size else ""
+
+
+class Contact(db.Model):
+    """A person at an enterprise; the mobile number is personal information, masked in lists."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    title: Mapped[str | None] = mapped_column(String(40))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    enterprise = relationship("Enterprise", back_populates="contacts", lazy="raise_on_sql")
+
+
+class EnterpriseGram(db.Model):
+    """One n-gram of an enterprise's name key or initials: an index that also finds 2-character fragments."""
+
+    __tablename__ = "enterprise_grams"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    gram: Mapped[str] = mapped_column(String(8), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ImportJob(db.Model):
+    """One registry import: its progress while it runs and its per-row report afterwards."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    refused_count: Mapped[int] = mapped_column(default=0)
+    #: A file-level problem (not a spreadsheet, a missing column), in Chinese.
+    message: Mapped[str | None] = mapped_column(Text)
+    #: JSON list of [row, column, reason] for every refused row.
+    report: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    finished_at = mapped_column(UTCDateTime, nullable=True)
+
+    user = relationship("User", lazy="joined")
+
+
+Index("ix_enterprises_name", Enterprise.name)

@@ -1,0 +1,40 @@
+"""The navigation bar: one entry per area, shown to whoever may use it."""
+from flask import current_app, url_for
+from flask_login import current_user
+
+from .permissions import can
+
+#: (label, endpoint, action that must be allowed). Entries whose endpoint is not registered are skipped.
+NAV_ITEMS = [
+    ("首页", "main.home", None),
+    ("企业档案", "enterprises.index", "enterprise.view"),
+    ("诉求登记", "appeals.new", "appeal.create"),
+    ("诉求", "appeals.index", "appeal.list"),
+    ("调度中心", "dispatch.index", "appeal.dispatch"),
+    ("部门收件箱", "inbox.index", "inbox.view"),
+    ("政策申报", "applications.index", "application.list"),
+    ("政策目录", "policies.index", "policy.view"),
+    ("高新沙龙", "salons.index", "salon.view"),
+    ("统计", "dashboard.index", "dashboard.view"),
+    ("单位", "admin.units", "unit.manage"),
+    ("用户", "admin.users", "user.manage"),
+    ("账号安全", "admin.security", "user.roles"),
+    ("企业导入", "enterprises.import_form", "enterprise.import"),
+    ("审计日志", "audit.index", "audit.view"),
+]
+
+
+def nav_items(active_endpoint):
+    """The entries the current user may see, each (label, url, is_active)."""
+    endpoints = current_app.view_functions
+    items = []
+    for label, endpoint, action in NAV_ITEMS:
+        if endpoint not in endpoints or (action and not can(current_user, action)):
+            continue
+        area = endpoint.split(".")[0]
+        active = active_endpoint == endpoint or (
+            endpoint != "main.home" and active_endpoint and active_endpoint.split(".")[0] == area
+            and not any(e == active_endpoint for _, e, _ in NAV_ITEMS if e != endpoint)
+        )
+        items.append((label, url_for(endpoint), active))
+    return items

@@ -1,0 +1,1 @@
+"""Operations that change data: they flush and log, and never commit (the view commits once)."""

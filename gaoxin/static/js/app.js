@@ -1,0 +1,71 @@
+/* 高新通: small progressive enhancements. Everything works without this file. */
+(function () {
+  "use strict";
+
+  // Typeahead lists: arrow keys move between the input and the suggestions, Escape closes them.
+  document.addEventListener("keydown", function (event) {
+    var input = event.target.closest ? event.target.closest("[data-typeahead]") : null;
+    var box = input ? document.getElementById(input.getAttribute("aria-controls")) : null;
+    var option = event.target.closest ? event.target.closest("[data-typeahead-list] a, [data-typeahead-list] button") : null;
+    if (input && box) {
+      if (event.key === "ArrowDown") {
+        var first = box.querySelector("a, button");
+        if (first) { event.preventDefault(); first.focus(); }
+      } else if (event.key === "Escape") {
+        box.innerHTML = "";
+      }
+      return;
+    }
+    if (option) {
+      var list = option.closest("[data-typeahead-list]");
+      var options = Array.prototype.slice.call(list.querySelectorAll("a, button"));
+      var index = options.indexOf(option);
+      if (event.key === "ArrowDown" && index < options.length - 1) {
+        event.preventDefault(); options[index + 1].focus();
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        if (index > 0) { options[index - 1].focus(); }
+        else {
+          var owner = document.querySelector("[aria-controls='" + list.id + "']");
+          if (owner) { owner.focus(); }
+        }
+      } else if (event.key === "Escape") {
+        list.innerHTML = "";
+      }
+    }
+  });
+
+  // Picking a suggestion for a form field: fill the hidden id and the visible text, close the list.
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest ? event.target.closest("[data-pick-target]") : null;
+    if (!pick) { return; }
+    var target = document.getElementById(pick.getAttribute("data-pick-target"));
+    var label = document.getElementById(pick.getAttribute("data-pick-label"));
+    if (!target) { return; }
+    event.preventDefault();
+    target.value = pick.getAttribute("data-pick-value");
+    target.dispatchEvent(new Event("change", { bubbles: true }));
+    if (label) { label.value = pick.getAttribute("data-pick-text"); }
+    var list = pick.closest("[data-typeahead-list]");
+    if (list) { list.innerHTML = ""; }
+    if (label) { label.focus(); }
+  });
+
+  // Buttons that ask before they act (data-confirm), without inline script.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); event.stopImmediatePropagation(); }
+  }, true);
+
+  // Disable a submit button while its form is in flight: a double click sends one request.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("hx-post") || form.hasAttribute("data-no-disable")) { return; }
+    window.setTimeout(function () {
+      Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (b) {
+        b.disabled = true;
+      });
+    }, 0);
+  });
+})();

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run the whole test suite: SQLite, then PostgreSQL (if reachable; required when CI=true), browser tests included.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/setup-venv
+PY=.venv/bin/python
+export PYTHONDONTWRITEBYTECODE=1
+
+if [ "${CI:-}" = "true" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium and fonts-noto-cjk for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+
+echo "== tests on SQLite (with browser tests)"
+$PY -m pytest -q -p no:cacheprovider "$@"
+
+PGHOST=${PGHOST:-127.0.0.1}
+PGPORT=${PGPORT:-5432}
+PGUSER=${PGUSER:-postgres}
+if $PY scripts/pg_testdb.py --check "$PGHOST" "$PGPORT" "$PGUSER" 2>/dev/null; then
+  url=$($PY scripts/pg_testdb.py --create "$PGHOST" "$PGPORT" "$PGUSER" gaoxin_test)
+  echo "== tests on PostgreSQL ($PGHOST:$PGPORT/gaoxin_test, browser tests ran on SQLite)"
+  GAOXIN_TEST_DATABASE_URL="$url" $PY -m pytest -q -p no:cacheprovider --ignore=tests/browser "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "PostgreSQL is not reachable at $PGHOST:$PGPORT: CI requires it." >&2
+  exit 1
+else
+  echo "== PostgreSQL not reachable at $PGHOST:$PGPORT: skipped the PostgreSQL run (CI requires it)."
+fi

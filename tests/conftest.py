@@ -1,0 +1,170 @@
+"""Test fixtures: an app on SQLite or PostgreSQL (GAOXIN_TEST_DATABASE_URL), clean tables per test, factories."""
+import itertools
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from gaoxin import create_app
+from gaoxin.extensions import db as _db
+from gaoxin.models import Contact, Enterprise, Role, Unit, UnitKind, User
+from gaoxin.services.enterprises import upsert_rows
+
+PASSWORD = "Test-pass-2026"
+_counter = itertools.count(1)
+
+
+def _database_url(tmp_path_factory):
+    url = os.environ.get("GAOXIN_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
+        "WTF_CSRF_ENABLED": False,
+        "GAOXIN_PASSWORD_METHOD": "scrypt:1024:8:1",
+        "GAOXIN_DATA_DIR": str(tmp_path_factory.mktemp("files")),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+def truncate_all():
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            _db.session.execute(text(f"DELETE FROM {name}"))
+    _db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """A clean database for every test, inside an app context."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        truncate_all()
+        _db.session.remove()
+    from gaoxin.extensions import limiter
+
+    limiter.reset()
+
+
+class RequestClient(FlaskClient):
+    """A test client whose every request runs in its own app context and database session, as in production.
+
+    The test's own session is expired afterwards, so what the test reads next is what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = RequestClient
+    return app.test_client()
+
+
+@pytest.fixture
+def make_unit(db):
+    def make(kind=UnitKind.department, name=None, **kw):
+        unit = Unit(name=name or f"单位{next(_counter)}", kind=kind, **kw)
+        db.session.add(unit)
+        db.session.commit()
+        return unit
+    return make
+
+
+@pytest.fixture
+def make_user(db, make_unit):
+    """make_user(role, unit=None, **fields) → a committed User whose password is PASSWORD."""
+    default_kind = {
+        Role.clerk: UnitKind.building_station, Role.window: UnitKind.window,
+        Role.dispatcher: UnitKind.dispatch_centre, Role.handler: UnitKind.department,
+        Role.dept_lead: UnitKind.department, Role.leader: UnitKind.zone,
+    }
+
+    def make(role=Role.clerk, unit=None, username=None, roles=None, **fields):
+        role = Role(role)
+        unit = unit or make_unit(default_kind.get(role, UnitKind.dispatch_centre))
+        user = User(
+            username=username or f"{role.value}{next(_counter)}", name=fields.pop("name", "测试用户"),
+            unit=unit, must_change_password=fields.pop("must_change_password", False), **fields,
+        )
+        user.set_password(PASSWORD)
+        user.set_roles(roles or [role])
+        db.session.add(user)
+        db.session.commit()
+        return user
+    return make
+
+
+def log_in(client, username, password=PASSWORD):
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """login_as(role or user) → the logged-in User; the `client` fixture carries the session."""
+    def login(role_or_user, **kw):
+        user = role_or_user if isinstance(role_or_user, User) else make_user(role_or_user, **kw)
+        response = log_in(client, user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+    return login
+
+
+@pytest.fixture
+def make_enterprise(db):
+    """make_enterprise(name=..., credit_code=..., contact_mobile=...) → a committed Enterprise."""
+    from gaoxin.demo_data import make_credit_code
+    import random
+
+    rng = random.Random(7)
+
+    def make(name=None, credit_code=None, **fields):
+        code = credit_code or make_credit_code(rng)
+        row = {"credit_code": code, "name": name or f"成都测试{next(_counter)}科技有限公司", **fields}
+        upsert_rows([row])
+        db.session.commit()
+        return db.session.scalar(_db.select(Enterprise).where(Enterprise.credit_code == code))
+    return make
+
+
+def text_of(response):
+    """The response body as text with tags removed and whitespace collapsed: what a user reads."""
+    body = response.get_data(as_text=True)
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", body, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test is a failure: nothing may be skipped silently."""
+    if os.environ.get("CI") != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; in CI that is a failure.", red=True)
+        session.exitstatus = 1
