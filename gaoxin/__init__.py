@@ -82,9 +82,9 @@ def _engine_options(app):
 
 
 def _register_blueprints(app):
-    from .views import admin, audit, auth, enterprises, main
+    from .views import admin, appeals, audit, auth, dispatch, enterprises, inbox, main, public, settings
 
-    for module in (auth, main, enterprises, admin, audit):
+    for module in (auth, main, enterprises, admin, audit, appeals, inbox, dispatch, public, settings):
         app.register_blueprint(module.bp)
 
 

@@ -16,6 +16,8 @@ NAV_ITEMS = [
     ("政策目录", "policies.index", "policy.view"),
     ("高新沙龙", "salons.index", "salon.view"),
     ("统计", "dashboard.index", "dashboard.view"),
+    ("诉求类别", "settings.categories", "settings.manage"),
+    ("工作日", "settings.calendar", "settings.manage"),
     ("单位", "admin.units", "unit.manage"),
     ("用户", "admin.users", "user.manage"),
     ("账号安全", "admin.security", "user.roles"),

@@ -9,6 +9,9 @@ from .models import Enterprise, Role
 #: Staff who work cases and therefore use the enterprise registry.
 CASE_ROLES = frozenset({Role.clerk, Role.window, Role.dispatcher, Role.handler, Role.dept_lead, Role.leader})
 
+#: Department staff who work the inbox.
+DEPARTMENT_ROLES = frozenset({Role.handler, Role.dept_lead})
+
 #: action → roles allowed to perform it (deny by default: an action not listed is refused).
 ROLE_PERMISSIONS = {
     "enterprise.view": CASE_ROLES | {Role.sysadmin},
@@ -22,6 +25,23 @@ ROLE_PERMISSIONS = {
     "user.roles": frozenset({Role.secadmin}),
     "user.unlock": frozenset({Role.secadmin}),
     "audit.view": frozenset({Role.auditor}),
+    # Appeals (诉求)
+    "appeal.create": frozenset({Role.clerk, Role.window, Role.dispatcher}),
+    "appeal.list": CASE_ROLES,
+    "appeal.dispatch": frozenset({Role.dispatcher}),
+    "appeal.supervise": frozenset({Role.dispatcher}),
+    "appeal.decide_extension": frozenset({Role.dispatcher}),
+    "inbox.view": DEPARTMENT_ROLES,
+    "appeal.sign": DEPARTMENT_ROLES,
+    "appeal.return": DEPARTMENT_ROLES,
+    "appeal.extend": DEPARTMENT_ROLES,
+    "appeal.reply": DEPARTMENT_ROLES,
+    "appeal.opinion": DEPARTMENT_ROLES,
+    "appeal.assign": frozenset({Role.dept_lead}),
+    "appeal.note": CASE_ROLES - {Role.leader},
+    "appeal.follow_up": frozenset({Role.clerk, Role.window, Role.dispatcher}),
+    "appeal.withdraw": frozenset({Role.clerk, Role.window, Role.dispatcher}),
+    "settings.manage": frozenset({Role.sysadmin}),
 }
 
 
@@ -46,10 +66,34 @@ def _roles_manageable(user, target):
     return target.id != user.id
 
 
+def _in_lead_unit(user, appeal):
+    return appeal.lead_unit_id is not None and appeal.lead_unit_id == user.unit_id
+
+
+def _assign_in_lead_unit(user, appeal):
+    return _in_lead_unit(user, appeal) and appeal.state == "in_progress"
+
+
+def _co_handler_pending(user, appeal):
+    return any(c.unit_id == user.unit_id and c.opinion_at is None for c in appeal.co_handlers)
+
+
+def _recorded_here_or_dispatcher(user, appeal):
+    return user.has_role(Role.dispatcher) or appeal.recording_unit_id == user.unit_id
+
+
 #: action → extra check on the object, after the role check passed.
 OBJECT_CHECKS = {
     "user.manage": _user_manageable_by_sysadmin,
     "user.roles": _roles_manageable,
+    "appeal.sign": _in_lead_unit,
+    "appeal.return": _in_lead_unit,
+    "appeal.extend": _in_lead_unit,
+    "appeal.reply": _in_lead_unit,
+    "appeal.assign": _assign_in_lead_unit,
+    "appeal.opinion": _co_handler_pending,
+    "appeal.follow_up": _recorded_here_or_dispatcher,
+    "appeal.withdraw": _recorded_here_or_dispatcher,
 }
 
 
@@ -71,9 +115,57 @@ def visible_enterprises(user):
     return query
 
 
+def visible_appeals(user):
+    """The appeals `user` may see: all for the dispatcher and leaders, the lead or co-handling
+    department's own, the recording unit's own; nothing for anyone else."""
+    from sqlalchemy import exists, or_
+
+    from .models import Appeal, AppealCoHandler
+
+    query = select(Appeal)
+    if not can(user, "appeal.list"):
+        return query.where(False)
+    if user.has_role(Role.dispatcher, Role.leader):
+        return query
+    conditions = []
+    if user.has_role(*DEPARTMENT_ROLES):
+        conditions.append(Appeal.lead_unit_id == user.unit_id)
+        conditions.append(exists().where(AppealCoHandler.appeal_id == Appeal.id, AppealCoHandler.unit_id == user.unit_id))
+    if user.has_role(Role.clerk, Role.window):
+        conditions.append(Appeal.recording_unit_id == user.unit_id)
+    return query.where(or_(*conditions)) if conditions else query.where(False)
+
+
 def get_visible_or_404(query, object_id, model):
     """Load one object through a visibility query; 404 for what the user may not see."""
     obj = db.session.scalar(query.where(model.id == object_id))
     if obj is None:
         abort(404)
     return obj
+
+
+#: Permission → the workflow action it performs; a button shows when both allow it.
+APPEAL_ACTION_PERMISSIONS = {
+    "appeal.dispatch": "dispatch",
+    "appeal.sign": "sign",
+    "appeal.return": "return",
+    "appeal.assign": "assign",
+    "appeal.note": "note",
+    "appeal.extend": "extend_request",
+    "appeal.supervise": "supervise",
+    "appeal.opinion": "co_opinion",
+    "appeal.reply": "reply",
+    "appeal.follow_up": "follow_up_satisfied",
+    "appeal.withdraw": "withdraw",
+}
+
+
+def appeal_actions_for(user, appeal):
+    """The permission names of the actions `user` may take on `appeal` in its current state."""
+    from .workflow import appeal_actions
+
+    allowed = {a.value for a in appeal_actions(appeal.state)}
+    return {
+        permission for permission, action in APPEAL_ACTION_PERMISSIONS.items()
+        if action in allowed and can(user, permission, appeal)
+    }

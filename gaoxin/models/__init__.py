@@ -3,3 +3,9 @@ from .audit import AUDIT_ACTION_LABELS, AuditEntry  # noqa: F401
 from .base import utcnow  # noqa: F401
 from .enterprise import Building, Contact, Enterprise, EnterpriseGram, EnterpriseSize, ImportJob  # noqa: F401
 from .org import ADMIN_ROLES, Role, Unit, UnitKind, User, UserRole, UserSession  # noqa: F401
+from .appeal import (  # noqa: F401
+    Appeal, AppealCategory, AppealCoHandler, AppealEvent, Channel, Extension, ExtensionStatus, ReplyOutcome,
+    Salon, Satisfaction,
+)
+from .attachment import Attachment  # noqa: F401
+from .calendar import CalendarOverride  # noqa: F401

@@ -32,6 +32,18 @@ AUDIT_ACTION_LABELS = {
 
 AUDIT_RESULT_LABELS = {"ok": "成功", "failed": "失败", "denied": "拒绝"}
 
+#: Audited object types (the model's class name) and their Chinese names, for the auditor's filter.
+AUDIT_OBJECT_LABELS = {
+    "User": "用户",
+    "Unit": "单位",
+    "Enterprise": "企业",
+    "ImportJob": "企业导入",
+    "Appeal": "诉求",
+    "Application": "政策申报",
+    "Policy": "政策",
+    "Salon": "高新沙龙",
+}
+
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
@@ -57,6 +69,13 @@ class AuditEntry(db.Model):
     @property
     def result_title(self):
         return AUDIT_RESULT_LABELS.get(self.result, self.result)
+
+    @property
+    def object_title(self):
+        if not self.object_type:
+            return ""
+        kind = AUDIT_OBJECT_LABELS.get(self.object_type, self.object_type)
+        return f"{kind} #{self.object_id}" if self.object_id else kind
 
 
 Index("ix_audit_entries_action_at", AuditEntry.action, AuditEntry.at)

@@ -1,0 +1,282 @@
+"""Appeals (诉求): categories with routing rules, the appeal itself, co-handlers, extensions and the timeline."""
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..workflow import AppealState
+from .base import LabelledEnum, UTCDateTime, enum_check, enum_column_type, utcnow
+
+
+class Channel(LabelledEnum):
+    building_station = "building_station"
+    service_point = "service_point"
+    window = "window"
+    salon = "salon"
+    phone = "phone"
+    online = "online"
+
+
+Channel._LABELS = {
+    "building_station": "楼宇企业服务站",
+    "service_point": "企业服务中心工作服务点",
+    "window": "一窗式窗口",
+    "salon": "高新沙龙",
+    "phone": "电话",
+    "online": "网上",
+}
+
+
+class ReplyOutcome(LabelledEnum):
+    resolved = "resolved"
+    explained = "explained"
+    adopted = "adopted"
+
+
+ReplyOutcome._LABELS = {"resolved": "已解决", "explained": "已解释说明", "adopted": "建议已采纳"}
+
+
+class Satisfaction(LabelledEnum):
+    satisfied = "satisfied"
+    basically = "basically"
+    unsatisfied = "unsatisfied"
+
+
+Satisfaction._LABELS = {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意"}
+
+
+class ExtensionStatus(LabelledEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
+ExtensionStatus._LABELS = {"pending": "待审批", "approved": "已同意", "refused": "不同意"}
+
+#: Default handling limit in working days when a category sets none (DOMAIN.md).
+DEFAULT_HANDLING_DAYS = 5
+#: Sign-for limit: 1 working day after dispatch.
+SIGN_DAYS = 1
+#: Appeal content limit, in characters.
+CONTENT_MAX = 5000
+
+category_co_units = db.Table(
+    "category_co_units",
+    db.Column("category_id", db.ForeignKey("appeal_categories.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("unit_id", db.ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class AppealCategory(db.Model):
+    """A category and its routing rule: lead department (主办), co-handlers (协办), handling limit."""
+
+    __tablename__ = "appeal_categories"
+    __table_args__ = (CheckConstraint("handling_days BETWEEN 1 AND 60", name="handling_days"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: No lead department → appeals of this category wait in the dispatch centre's queue.
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    handling_days: Mapped[int] = mapped_column(default=DEFAULT_HANDLING_DAYS)
+
+    lead_unit = relationship("Unit", lazy="joined")
+    co_units = relationship("Unit", secondary=category_co_units, lazy="selectin", order_by="Unit.id")
+
+
+class Salon(db.Model):
+    """A 高新沙龙 meeting; appeals recorded during it are tagged with it."""
+
+    __tablename__ = "salons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme: Mapped[str] = mapped_column(String(100))
+    held_on = mapped_column(Date, nullable=False, index=True)
+    venue: Mapped[str | None] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Appeal(db.Model):
+    __tablename__ = "appeals"
+    __table_args__ = (
+        enum_check("state", AppealState, "state"),
+        enum_check("channel", Channel, "channel"),
+        CheckConstraint("reply_outcome IS NULL OR reply_outcome IN ('resolved', 'explained', 'adopted')", name="reply_outcome"),
+        CheckConstraint(
+            "satisfaction IS NULL OR satisfaction IN ('satisfied', 'basically', 'unsatisfied')", name="satisfaction"
+        ),
+        # A replied or closed appeal always has its outcome and the text the enterprise sees.
+        CheckConstraint("state NOT IN ('replied', 'closed') OR reply_outcome IS NOT NULL", name="replied_has_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the enterprise keeps: SQ + date + id, printed on the receipt (回执).
+    receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
+    #: The intake form's one-time token: a resubmitted form finds the appeal it already created.
+    submission_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("appeal_categories.id"))
+    channel: Mapped[str] = mapped_column(enum_column_type(Channel))
+    salon_id: Mapped[int | None] = mapped_column(ForeignKey("salons.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(enum_column_type(AppealState), default=AppealState.registered.value)
+
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recording_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    #: The department responsible now (主办); None while it waits for the dispatcher.
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    #: The handler in the lead department who signed or was assigned.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    handling_days: Mapped[int] = mapped_column(default=DEFAULT_HANDLING_DAYS)
+    dispatched_at = mapped_column(UTCDateTime, nullable=True)
+    sign_due_on = mapped_column(Date, nullable=True)
+    signed_at = mapped_column(UTCDateTime, nullable=True)
+    #: Signed within the 1-working-day limit (the response rate counts these).
+    signed_in_time: Mapped[bool | None] = mapped_column()
+    due_on = mapped_column(Date, nullable=True)
+    extended_days: Mapped[int] = mapped_column(default=0)
+    return_count: Mapped[int] = mapped_column(default=0)
+    supervised_at = mapped_column(UTCDateTime, nullable=True)
+    reopened: Mapped[bool] = mapped_column(default=False)
+
+    reply_outcome: Mapped[str | None] = mapped_column(String(10))
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    replied_at = mapped_column(UTCDateTime, nullable=True)
+    replied_in_time: Mapped[bool | None] = mapped_column()
+    satisfaction: Mapped[str | None] = mapped_column(String(12))
+    followed_up_at = mapped_column(UTCDateTime, nullable=True)
+    closed_at = mapped_column(UTCDateTime, nullable=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    enterprise = relationship("Enterprise", lazy="joined", innerjoin=True)
+    contact = relationship("Contact", lazy="joined")
+    category = relationship("AppealCategory", lazy="joined", innerjoin=True)
+    salon = relationship("Salon", lazy="joined")
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id], lazy="raise_on_sql")
+    recording_unit = relationship("Unit", foreign_keys=[recording_unit_id], lazy="joined", innerjoin=True)
+    lead_unit = relationship("Unit", foreign_keys=[lead_unit_id], lazy="joined")
+    assignee = relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    co_handlers = relationship(
+        "AppealCoHandler", back_populates="appeal", lazy="selectin", cascade="all, delete-orphan",
+        order_by="AppealCoHandler.unit_id",
+    )
+    events = relationship(
+        "AppealEvent", back_populates="appeal", lazy="raise_on_sql", order_by="AppealEvent.id",
+        cascade="all, delete-orphan",
+    )
+    extensions = relationship(
+        "Extension", back_populates="appeal", lazy="raise_on_sql", order_by="Extension.id",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def state_enum(self):
+        return AppealState(self.state)
+
+    @property
+    def state_title(self):
+        return AppealState(self.state).title
+
+    @property
+    def channel_title(self):
+        return Channel(self.channel).title
+
+    @property
+    def outcome_title(self):
+        return ReplyOutcome(self.reply_outcome).title if self.reply_outcome else ""
+
+    @property
+    def satisfaction_title(self):
+        return Satisfaction(self.satisfaction).title if self.satisfaction else ""
+
+    @property
+    def is_supervised(self):
+        return self.supervised_at is not None
+
+
+# Every list's filter and sort, at 1,000,000 appeals:
+Index("ix_appeals_lead_state_due", Appeal.lead_unit_id, Appeal.state, Appeal.due_on)
+Index("ix_appeals_lead_supervised", Appeal.lead_unit_id, Appeal.supervised_at)
+Index("ix_appeals_state_created", Appeal.state, Appeal.created_at)
+Index("ix_appeals_state_due", Appeal.state, Appeal.due_on)
+Index("ix_appeals_unit_created", Appeal.recording_unit_id, Appeal.created_at)
+Index("ix_appeals_enterprise_created", Appeal.enterprise_id, Appeal.created_at)
+Index("ix_appeals_category_created", Appeal.category_id, Appeal.created_at)
+Index("ix_appeals_created", Appeal.created_at)
+
+
+class AppealCoHandler(db.Model):
+    """A co-handling department (协办) and the opinion it gives before the lead may reply."""
+
+    __tablename__ = "appeal_co_handlers"
+
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    opinion_at = mapped_column(UTCDateTime, nullable=True)
+    opinion_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    appeal = relationship("Appeal", back_populates="co_handlers", lazy="raise_on_sql")
+    unit = relationship("Unit", lazy="joined", innerjoin=True)
+
+
+class Extension(db.Model):
+    """A request for more working days, decided by the dispatcher."""
+
+    __tablename__ = "appeal_extensions"
+    __table_args__ = (
+        enum_check("status", ExtensionStatus, "status"),
+        CheckConstraint("days BETWEEN 1 AND 30", name="days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    days: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(enum_column_type(ExtensionStatus), default="pending", index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at = mapped_column(UTCDateTime, nullable=True)
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+
+    appeal = relationship("Appeal", back_populates="extensions", lazy="joined", innerjoin=True)
+    requested_by = relationship("User", foreign_keys=[requested_by_id], lazy="joined")
+
+    @property
+    def status_title(self):
+        return ExtensionStatus(self.status).title
+
+
+class AppealEvent(db.Model):
+    """One timeline entry; `public` entries (with `public_text`) are what the enterprise sees."""
+
+    __tablename__ = "appeal_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    action: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    #: Internal comment: staff only.
+    comment: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(default=False)
+    #: What the enterprise reads in the public lookup (no staff names, no internal notes).
+    public_text: Mapped[str | None] = mapped_column(Text)
+
+    appeal = relationship("Appeal", back_populates="events", lazy="raise_on_sql")
+    actor = relationship("User", lazy="joined")
+    actor_unit = relationship("Unit", lazy="joined")
+
+
+Index("ix_appeal_events_appeal_id", AppealEvent.appeal_id, AppealEvent.id)

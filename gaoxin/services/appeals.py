@@ -1,0 +1,251 @@
+"""Appeal operations: record, route, dispatch, sign, return, extend, supervise, reply, follow up, withdraw.
+
+Every operation checks the transition in workflow.py (WorkflowError, shown as a 409) and the version the
+user saw (a stale form raises WorkflowError too); it flushes and adds a timeline event, never commits.
+"""
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import (
+    Appeal, AppealCategory, AppealCoHandler, AppealEvent, Extension, ExtensionStatus, ReplyOutcome, Satisfaction,
+    Unit, UnitKind, utcnow,
+)
+from ..models.appeal import SIGN_DAYS
+from ..workflow import AppealAction as A
+from ..workflow import AppealState as S
+from ..workflow import WorkflowError, appeal_next_state
+from .calendar import today, working_calendar
+
+STALE = "该诉求已被他人更新，请刷新页面查看最新情况后再操作。"
+
+
+def _check_version(appeal, expected_version):
+    if expected_version is not None and int(expected_version) != appeal.version:
+        raise WorkflowError(STALE)
+
+
+def _event(appeal, actor, action, *, from_state=None, comment=None, public_text=None):
+    event = AppealEvent(
+        appeal_id=appeal.id, action=action, actor_id=actor.id if actor else None,
+        actor_unit_id=actor.unit_id if actor else None, from_state=from_state, to_state=appeal.state,
+        comment=comment, public=public_text is not None, public_text=public_text,
+    )
+    db.session.add(event)
+    return event
+
+
+def _transition(appeal, actor, action, *, comment=None, public_text=None, expected_version=None):
+    """Move `appeal` by `action` (raises WorkflowError) and record the event."""
+    _check_version(appeal, expected_version)
+    before = appeal.state
+    appeal.state = appeal_next_state(before, action, reopened_before=appeal.reopened).value
+    appeal.updated_at = utcnow()
+    return _event(appeal, actor, action.value, from_state=before, comment=comment, public_text=public_text)
+
+
+def _start_clock(appeal, handling_days=None):
+    """Deadlines from now: sign within 1 working day, handle within the category's limit."""
+    calendar, start = working_calendar(), today()
+    appeal.dispatched_at = utcnow()
+    appeal.sign_due_on = calendar.add_workdays(start, SIGN_DAYS)
+    appeal.handling_days = handling_days or appeal.handling_days
+    appeal.due_on = calendar.add_workdays(start, appeal.handling_days)
+    appeal.signed_at = appeal.signed_in_time = appeal.assignee_id = None
+
+
+def _set_co_handlers(appeal, co_units):
+    lead = appeal.lead_unit_id
+    appeal.co_handlers = [AppealCoHandler(unit_id=u.id) for u in co_units if u.id != lead]
+
+
+def record(actor, *, enterprise, category, channel, content, contact=None, salon=None,
+           submission_token=None, attachments=()):
+    """Register an appeal and route it at once; returns (appeal, created). A repeated submission
+    token returns the appeal already created (double click, resubmitted form)."""
+    if submission_token:
+        existing = db.session.scalar(select(Appeal).where(Appeal.submission_token == submission_token))
+        if existing is not None:
+            return existing, False
+    appeal = Appeal(
+        enterprise=enterprise, contact=contact, category=category, channel=channel, salon=salon,
+        content=content, state=S.registered.value, recorded_by_id=actor.id, recording_unit_id=actor.unit_id,
+        handling_days=category.handling_days, submission_token=submission_token,
+    )
+    db.session.add(appeal)
+    db.session.flush()
+    appeal.receipt_no = f"SQ{today():%Y%m%d}{appeal.id:07d}"
+    for attachment in attachments:
+        attachment.owner_id = appeal.id
+    _event(appeal, actor, "register", public_text=f"诉求已登记（{actor.unit.name}），回执号{appeal.receipt_no}。")
+    route(appeal, actor)
+    db.session.flush()
+    return appeal, True
+
+
+def route(appeal, actor):
+    """Apply the category's rule: lead and co-handling departments, or the dispatch centre's queue."""
+    category = appeal.category
+    if category.lead_unit_id is None or not category.lead_unit.active:
+        _transition(appeal, actor, A.queue, public_text="诉求已提交企业服务中心，正在分派承办部门。")
+        return
+    appeal.lead_unit_id = category.lead_unit_id
+    _set_co_handlers(appeal, [u for u in category.co_units if u.active])
+    _start_clock(appeal, category.handling_days)
+    _transition(appeal, actor, A.route, public_text=f"已转交{category.lead_unit.name}办理。")
+
+
+def dispatch(appeal, actor, *, lead_unit, co_units=(), handling_days=None, comment=None, expected_version=None):
+    """The dispatcher sends the appeal to a lead department (and co-handlers), restarting its clock."""
+    if lead_unit.kind != UnitKind.department.value or not lead_unit.active:
+        raise WorkflowError("承办部门须为在用的职能部门。")
+    _check_version(appeal, expected_version)
+    appeal.lead_unit_id = lead_unit.id
+    appeal.lead_unit = lead_unit
+    _set_co_handlers(appeal, co_units)
+    _start_clock(appeal, handling_days or appeal.category.handling_days)
+    names = "、".join(u.name for u in co_units if u.id != lead_unit.id)
+    _transition(
+        appeal, actor, A.dispatch, comment=comment,
+        public_text=f"已转交{lead_unit.name}办理" + (f"，{names}协办。" if names else "。"),
+    )
+
+
+def sign(appeal, actor, *, expected_version=None):
+    """Sign for the appeal in the lead department's inbox. Of two at once, exactly one wins."""
+    if appeal.state == S.in_progress.value and appeal.assignee is not None:
+        who = appeal.assignee
+        raise WorkflowError(f"该诉求已由{who.name}（{who.unit.name}）签收，无需重复签收。")
+    _transition(appeal, actor, A.sign, public_text="承办部门已签收，正在办理。", expected_version=expected_version)
+    now = utcnow()
+    appeal.signed_at = now
+    appeal.assignee_id = actor.id
+    appeal.signed_in_time = today() <= appeal.sign_due_on if appeal.sign_due_on else True
+
+
+def return_to_dispatch(appeal, actor, *, reason, suggested_unit=None, expected_version=None):
+    """The department says it is not theirs: back to the dispatcher, with the reason; it leaves the inbox."""
+    comment = reason + (f"（建议转{suggested_unit.name}）" if suggested_unit else "")
+    _transition(appeal, actor, A.return_, comment=comment, public_text="正在重新分派承办部门。",
+                expected_version=expected_version)
+    appeal.return_count += 1
+    appeal.lead_unit_id = None
+    appeal.lead_unit = None
+    appeal.assignee_id = None
+    appeal.co_handlers = []
+    for extension in _pending_extensions(appeal):
+        extension.status = ExtensionStatus.refused.value
+        extension.decision_comment = "诉求已退单，延期申请自动作废。"
+
+
+def assign(appeal, actor, *, assignee, expected_version=None):
+    """The department lead gives the appeal to a handler of the department."""
+    if assignee.unit_id != appeal.lead_unit_id or not assignee.active:
+        raise WorkflowError("只能指派给本部门在用的经办人。")
+    _transition(appeal, actor, A.assign, comment=f"指派给{assignee.name}", expected_version=expected_version)
+    appeal.assignee_id = assignee.id
+    appeal.assignee = assignee
+
+
+def add_note(appeal, actor, *, text):
+    """An internal note (内部备注): staff only, never shown to the enterprise."""
+    return _transition(appeal, actor, A.note, comment=text)
+
+
+def _pending_extensions(appeal):
+    return list(db.session.scalars(
+        select(Extension).where(Extension.appeal_id == appeal.id, Extension.status == ExtensionStatus.pending.value)
+    ))
+
+
+def request_extension(appeal, actor, *, days, reason, expected_version=None):
+    """Ask the dispatcher for more working days."""
+    if _pending_extensions(appeal):
+        raise WorkflowError("已有一条延期申请待审批，请等待调度中心处理。")
+    _transition(appeal, actor, A.extend_request, comment=f"申请延期{days}个工作日：{reason}",
+                expected_version=expected_version)
+    extension = Extension(appeal_id=appeal.id, days=days, reason=reason, requested_by_id=actor.id)
+    db.session.add(extension)
+    return extension
+
+
+def decide_extension(extension, actor, *, approve, comment=None):
+    """The dispatcher approves (the deadline moves by the days asked) or refuses an extension."""
+    if extension.status != ExtensionStatus.pending.value:
+        raise WorkflowError(f"该延期申请已处理（{extension.status_title}）。")
+    appeal = extension.appeal
+    extension.status = (ExtensionStatus.approved if approve else ExtensionStatus.refused).value
+    extension.decided_by_id = actor.id
+    extension.decided_at = utcnow()
+    extension.decision_comment = comment
+    if approve:
+        appeal.due_on = working_calendar().add_workdays(appeal.due_on, extension.days)
+        appeal.extended_days += extension.days
+        _transition(appeal, actor, A.extend_approve, comment=comment,
+                    public_text=f"办理期限延长至{appeal.due_on:%Y-%m-%d}。")
+    else:
+        _transition(appeal, actor, A.extend_refuse, comment=comment)
+
+
+def supervise(appeal, actor, *, comment=None, expected_version=None):
+    """督办: the dispatcher flags the case; it is listed first in the department's inbox."""
+    if appeal.supervised_at is not None:
+        raise WorkflowError("该诉求已在督办中。")
+    _transition(appeal, actor, A.supervise, comment=comment, expected_version=expected_version)
+    appeal.supervised_at = utcnow()
+
+
+def give_opinion(appeal, actor, *, text):
+    """A co-handling department's opinion; the lead may reply only when every co-handler has given one."""
+    row = next((c for c in appeal.co_handlers if c.unit_id == actor.unit_id), None)
+    if row is None:
+        raise WorkflowError("本部门不是该诉求的协办部门。")
+    if row.opinion_at is not None:
+        raise WorkflowError("本部门已提交协办意见。")
+    _transition(appeal, actor, A.co_opinion, comment=text)
+    row.opinion, row.opinion_at, row.opinion_by_id = text, utcnow(), actor.id
+
+
+def reply(appeal, actor, *, outcome, text, expected_version=None):
+    """答复: the outcome and the text the enterprise will see."""
+    waiting = [c.unit.name for c in appeal.co_handlers if c.opinion_at is None]
+    if waiting:
+        raise WorkflowError(f"还有协办部门未提交意见（{'、'.join(waiting)}），暂不能答复。")
+    outcome = ReplyOutcome(outcome)
+    _transition(appeal, actor, A.reply, public_text=f"已答复（{outcome.title}）：{text}",
+                expected_version=expected_version)
+    appeal.reply_outcome, appeal.reply_text, appeal.replied_at = outcome.value, text, utcnow()
+    appeal.replied_in_time = today() <= appeal.due_on if appeal.due_on else True
+
+
+def follow_up(appeal, actor, *, satisfaction, comment=None, expected_version=None):
+    """回访: satisfied closes it; unsatisfied reopens it once to the same department (重办), then closes."""
+    satisfaction = Satisfaction(satisfaction)
+    action = A.follow_up_unsatisfied if satisfaction is Satisfaction.unsatisfied else A.follow_up_satisfied
+    reopen = action is A.follow_up_unsatisfied and not appeal.reopened
+    public = f"已回访：{satisfaction.title}。" + ("诉求已退回承办部门重新办理。" if reopen else "诉求已办结。")
+    _transition(appeal, actor, action, comment=comment, public_text=public, expected_version=expected_version)
+    appeal.satisfaction, appeal.followed_up_at = satisfaction.value, utcnow()
+    if reopen:
+        appeal.reopened = True
+        appeal.due_on = working_calendar().add_workdays(today(), appeal.handling_days)
+    else:
+        appeal.closed_at = utcnow()
+
+
+def withdraw(appeal, actor, *, reason, expected_version=None):
+    """撤回 at the enterprise's request, with the reason."""
+    _transition(appeal, actor, A.withdraw, comment=reason, public_text="应企业要求，诉求已撤回。",
+                expected_version=expected_version)
+    appeal.closed_at = utcnow()
+
+
+def active_categories():
+    return list(db.session.scalars(
+        select(AppealCategory).where(AppealCategory.active.is_(True)).order_by(AppealCategory.position, AppealCategory.id)
+    ))
+
+
+def departments():
+    return list(db.session.scalars(
+        select(Unit).where(Unit.kind == UnitKind.department.value, Unit.active.is_(True)).order_by(Unit.id)
+    ))
