@@ -21,6 +21,7 @@ def local_time(value, fmt="%Y-%m-%d %H:%M"):
 def init_app(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["mask_mobile"] = lambda v: mask_mobile(v) if v else ""
+    app.jinja_env.filters["appeal_action_title"] = _appeal_action_title
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -33,3 +34,14 @@ def init_app(app):
 
         items = nav_items(request.endpoint) if current_user.is_authenticated else []
         return {"site_name": app.config["GAOXIN_SITE_NAME"], "nav": items}
+
+
+def _appeal_action_title(action):
+    from .workflow import APPEAL_ACTION_LABELS, AppealAction
+
+    if action == "register":
+        return "登记"
+    try:
+        return APPEAL_ACTION_LABELS[AppealAction(action)]
+    except ValueError:
+        return action

@@ -348,15 +348,10 @@ def _act(appeal, form_name, form, permission, operation, message):
     status, error = 422, None
     if form.validate_on_submit():
         try:
-            operation(form)
-            db.session.commit()
+            _run_once_more_if_stale(operation, form)
         except WorkflowError as exc:
             db.session.rollback()
             status, error = 409, str(exc)
-        except StaleDataError:
-            # Someone else changed the appeal between our read and our write: their change stands.
-            db.session.rollback()
-            status, error = 409, service.STALE
         else:
             flash(message, "success")
             if request.headers.get("HX-Request") == "true":
@@ -372,6 +367,22 @@ def _act(appeal, form_name, form, permission, operation, message):
             abort(404)
     return render("appeals/show.html", block="panel", status=status,
                   **_detail_context(appeal, error=error, open_form=form_name, bound={form_name: form}))
+
+
+def _run_once_more_if_stale(operation, form):
+    """Run and commit; if someone else committed first, run again on their version so that the user
+    is told why (the service then refuses with the reason, e.g. who signed), or told it is stale."""
+    try:
+        operation(form)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        try:
+            operation(form)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            raise WorkflowError(service.STALE) from None
 
 
 def _unit_or_none(unit_id, department_only=True):
