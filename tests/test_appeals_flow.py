@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from gaoxin.models import Appeal, AppealEvent, Attachment, Extension, Role, UnitKind
+from gaoxin.models import Appeal, Event, Attachment, Extension, Role, UnitKind
 from tests.conftest import log_in, text_of
 
 
@@ -275,7 +275,7 @@ def test_supervise_and_note_are_recorded_on_the_timeline(client, people, make_ap
     appeal = make_appeal(category=people["category"], recorder=people["clerk"])
     act(client, people["dispatcher"], f"/appeals/{appeal.id}/supervise", version=appeal.version, comment="请加快")
     act(client, people["handler"], f"/appeals/{appeal.id}/note", text="内部备注内容")
-    actions = db.session.scalars(select(AppealEvent.action).where(AppealEvent.appeal_id == appeal.id)).all()
+    actions = db.session.scalars(select(Event.action).where(Event.appeal_id == appeal.id)).all()
     assert {"register", "route", "supervise", "note"} <= set(actions)
     assert db.session.get(Appeal, appeal.id).supervised_at is not None
 

@@ -4,7 +4,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from gaoxin.models import Appeal, AppealEvent, Role, UnitKind
+from gaoxin.models import Appeal, Event, Role, UnitKind
 from tests.conftest import log_in
 
 
@@ -38,5 +38,5 @@ def test_twenty_concurrent_sign_requests_give_exactly_one_success(app, make_unit
     db.session.expire_all()
     stored = db.session.get(Appeal, appeal.id)
     assert stored.state == "in_progress"
-    signs = db.session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal.id, AppealEvent.action == "sign")).all()
+    signs = db.session.scalars(select(Event).where(Event.appeal_id == appeal.id, Event.action == "sign")).all()
     assert len(signs) == 1 and signs[0].actor_id == stored.assignee_id

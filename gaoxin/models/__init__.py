@@ -4,8 +4,13 @@ from .base import utcnow  # noqa: F401
 from .enterprise import Building, Contact, Enterprise, EnterpriseGram, EnterpriseSize, ImportJob  # noqa: F401
 from .org import ADMIN_ROLES, Role, Unit, UnitKind, User, UserRole, UserSession  # noqa: F401
 from .appeal import (  # noqa: F401
-    Appeal, AppealCategory, AppealCoHandler, AppealEvent, Channel, Extension, ExtensionStatus, ReplyOutcome,
+    Appeal, AppealCategory, AppealCoHandler, Channel, Extension, ExtensionStatus, ReplyOutcome,
     Salon, Satisfaction,
 )
 from .attachment import Attachment  # noqa: F401
 from .calendar import CalendarOverride  # noqa: F401
+from .event import Event  # noqa: F401
+from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401
+
+#: Transitional name for Event while code written against the first draft is updated.
+AppealEvent = Event

@@ -168,7 +168,7 @@ class Appeal(db.Model):
         order_by="AppealCoHandler.unit_id",
     )
     events = relationship(
-        "AppealEvent", back_populates="appeal", lazy="raise_on_sql", order_by="AppealEvent.id",
+        "Event", back_populates="appeal", lazy="raise_on_sql", order_by="Event.id",
         cascade="all, delete-orphan",
     )
     extensions = relationship(
@@ -253,30 +253,3 @@ class Extension(db.Model):
     @property
     def status_title(self):
         return ExtensionStatus(self.status).title
-
-
-class AppealEvent(db.Model):
-    """One timeline entry; `public` entries (with `public_text`) are what the enterprise sees."""
-
-    __tablename__ = "appeal_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
-    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    action: Mapped[str] = mapped_column(String(30))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    actor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    from_state: Mapped[str | None] = mapped_column(String(20))
-    to_state: Mapped[str | None] = mapped_column(String(20))
-    #: Internal comment: staff only.
-    comment: Mapped[str | None] = mapped_column(Text)
-    public: Mapped[bool] = mapped_column(default=False)
-    #: What the enterprise reads in the public lookup (no staff names, no internal notes).
-    public_text: Mapped[str | None] = mapped_column(Text)
-
-    appeal = relationship("Appeal", back_populates="events", lazy="raise_on_sql")
-    actor = relationship("User", lazy="joined")
-    actor_unit = relationship("Unit", lazy="joined")
-
-
-Index("ix_appeal_events_appeal_id", AppealEvent.appeal_id, AppealEvent.id)

@@ -1,5 +1,5 @@
 """The enterprise registry (一企一档): enterprises, their buildings, contacts, search grams and imports."""
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -91,10 +91,19 @@ class EnterpriseGram(db.Model):
     )
 
 
+#: Import job states and their Chinese names: pending → running → done, or refused (file-level), or failed.
+IMPORT_STATUS_LABELS = {
+    "pending": "排队中", "running": "导入中", "done": "已完成", "refused": "文件被拒绝", "failed": "已中断",
+}
+
+
 class ImportJob(db.Model):
     """One registry import: its progress while it runs and its per-row report afterwards."""
 
     __tablename__ = "import_jobs"
+    __table_args__ = (CheckConstraint(
+        "status IN (" + ", ".join(f"'{s}'" for s in IMPORT_STATUS_LABELS) + ")", name="status"
+    ),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -110,9 +119,26 @@ class ImportJob(db.Model):
     #: JSON list of [row, column, reason] for every refused row.
     report: Mapped[str | None] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: Touched by every batch commit: a running job not touched for long lost its process.
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     finished_at = mapped_column(UTCDateTime, nullable=True)
 
     user = relationship("User", lazy="joined")
+
+    @property
+    def status_title(self):
+        return IMPORT_STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def is_running(self):
+        return self.status in ("pending", "running")
+
+    @property
+    def percent(self):
+        """Progress in whole percent (0 while the row count is unknown)."""
+        if not self.total_rows:
+            return 100 if self.status == "done" else 0
+        return min(100, self.processed_rows * 100 // self.total_rows)
 
 
 Index("ix_enterprises_name", Enterprise.name)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import (
-    Appeal, AppealCategory, AppealCoHandler, AppealEvent, Extension, ExtensionStatus, ReplyOutcome, Satisfaction,
+    Appeal, AppealCategory, AppealCoHandler, Event, Extension, ExtensionStatus, ReplyOutcome, Satisfaction,
     Unit, UnitKind, utcnow,
 )
 from ..models.appeal import SIGN_DAYS
@@ -25,7 +25,7 @@ def _check_version(appeal, expected_version):
 
 
 def _event(appeal, actor, action, *, from_state=None, comment=None, public_text=None):
-    event = AppealEvent(
+    event = Event(
         appeal_id=appeal.id, action=action, actor_id=actor.id if actor else None,
         actor_unit_id=actor.unit_id if actor else None, from_state=from_state, to_state=appeal.state,
         comment=comment, public=public_text is not None, public_text=public_text,

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms import appeals as forms
 from ..htmx import render
 from ..models import (
-    Appeal, AppealCategory, AppealEvent, Attachment, Contact, Enterprise, Extension, Salon, Unit, UnitKind, User,
+    Appeal, AppealCategory, Event, Attachment, Contact, Enterprise, Extension, Salon, Unit, UnitKind, User,
 )
 from ..models.appeal import Channel
 from ..permissions import appeal_actions_for, can, get_visible_or_404, require, visible_appeals, visible_enterprises
@@ -260,7 +260,7 @@ def new_salon():
 
 
 def _detail_context(appeal, **extra):
-    events = list(db.session.scalars(select(AppealEvent).where(AppealEvent.appeal_id == appeal.id).order_by(AppealEvent.id)))
+    events = list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.id)))
     extensions = list(db.session.scalars(select(Extension).where(Extension.appeal_id == appeal.id).order_by(Extension.id)))
     actions = appeal_actions_for(current_user, appeal)
     context = {
