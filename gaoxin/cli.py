@@ -33,6 +33,9 @@ def demo_command(enterprise_count, if_empty):
     from .services.enterprises import load_demo_enterprises
 
     count = load_demo_enterprises(enterprise_count)
+    policies = getattr(demo, "create_demo_policies", None)
+    if policies:
+        policies()
     extra = getattr(demo, "create_demo_cases", None)
     if extra:
         extra()
@@ -78,3 +81,35 @@ def create_admins_command(unit_name):
         db.session.add(user)
         click.echo(f"  {username:<10} {password}")
     db.session.commit()
+
+
+@gaoxin_cli.command("import-enterprises")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--show", "show_count", default=20, show_default=True, help="How many refused rows to print.")
+def import_enterprises_command(path, show_count):
+    """Import the registry from a CSV (UTF-8/GBK) or XLSX export; exits non-zero if the file is refused."""
+    from pathlib import Path
+
+    from .services.audit import record
+    from .services.imports import ImportFileError, import_table, read_table
+
+    started = time.perf_counter()
+    try:
+        table = read_table(Path(path).read_bytes(), path)
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def on_batch(result):
+        db.session.commit()
+        click.echo(f"  已处理 {result.processed} 行…", err=True)
+
+    result = import_table(table, on_batch=on_batch)
+    record("enterprises_imported", detail=f"{path}（命令行）：新增{result.created}，更新{result.updated}，拒绝{result.refused}",
+           username="cli")
+    db.session.commit()
+    click.echo(f"导入完成：共 {result.processed} 行，新增 {result.created}，更新 {result.updated}，"
+               f"未变化 {result.unchanged}，拒绝 {result.refused}；用时 {time.perf_counter() - started:.1f} 秒。")
+    for row, column, reason in result.problems[:show_count]:
+        click.echo(f"  第{row}行 [{column}] {reason}")
+    if len(result.problems) > show_count:
+        click.echo(f"  ……另有 {len(result.problems) - show_count} 个问题未列出。")

@@ -1,15 +1,25 @@
 """The enterprise registry: create, bulk upsert with search grams, and search by name, code or initials."""
+from dataclasses import dataclass
+
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import Contact, Enterprise, EnterpriseGram
 from ..registry_text import classify_query, pinyin_initials, search_key
 
 #: Bigrams that occur in nearly every name index nothing useful; a query of only these scans instead.
-STOP_GRAMS = frozenset({"有限", "限公", "公司", "股份", "份有", "责任", "任公", "限责", "科技", "技有", "成都"})
+STOP_GRAMS = frozenset({"有限", "限公", "公司", "股份", "份有", "责任", "任公", "限责", "科技", "技有", "成都", "四川"})
 #: Initials trigrams are stored with this prefix so they never collide with Chinese bigrams.
 INITIALS_MARK = "#"
+#: The initials of the legal-form suffixes (有限公司, 股份有限公司, 有限责任公司, 科技有限): in nearly every name.
+INITIALS_STOP_GRAMS = frozenset(
+    INITIALS_MARK + g for g in ("yxg", "xgs", "gfy", "fyx", "yxz", "xzr", "zrg", "rgs", "kjy", "jyx")
+)
 SEARCH_LIMIT = 20
+#: Shorter queries are not run: one character matches a large part of the registry.
+MIN_QUERY_LENGTH = 2
 
 
 def name_grams(key):
@@ -19,7 +29,7 @@ def name_grams(key):
 
 def initials_grams(initials):
     """The distinct 3-letter grams of the pinyin initials, marked."""
-    return {INITIALS_MARK + initials[i:i + 3] for i in range(len(initials) - 2)}
+    return {INITIALS_MARK + initials[i:i + 3] for i in range(len(initials) - 2)} - INITIALS_STOP_GRAMS
 
 
 def grams_for(name_key, initials):
@@ -41,12 +51,27 @@ def write_grams(enterprise_ids_and_keys, *, replace=True):
         ids = [t[0] for t in triples]
         for i in range(0, len(ids), 900):
             db.session.execute(delete(EnterpriseGram).where(EnterpriseGram.enterprise_id.in_(ids[i:i + 900])))
-    rows = [{"gram": g, "enterprise_id": eid} for eid, key, ini in triples for g in grams_for(key, ini)]
-    for i in range(0, len(rows), 20000):
-        db.session.execute(insert(EnterpriseGram), rows[i:i + 20000])
+    rows = [(g, eid) for eid, key, ini in triples for g in grams_for(key, ini)]
+    _insert_many(EnterpriseGram.__table__, ("gram", "enterprise_id"), rows)
+
+
+def _insert_many(table, columns, rows):
+    """Insert tuples through the driver's executemany: at millions of grams SQLAlchemy's per-row work costs more than the insert."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    for i in range(0, len(rows), 50000):
+        connection.exec_driver_sql(sql, rows[i:i + 50000])
 
 
 ENTERPRISE_FIELDS = ("name", "legal_rep", "address", "industry", "size", "building_id")
+#: Chinese names of the enterprise fields, for audit details.
+FIELD_LABELS = {
+    "name": "企业名称", "credit_code": "统一社会信用代码", "legal_rep": "法定代表人", "address": "住所",
+    "industry": "行业门类", "size": "企业规模", "building_id": "所在楼宇",
+}
 
 
 def upsert_rows(rows, *, batch_size=5000, progress=None):
@@ -101,10 +126,11 @@ def _upsert_batch(batch):
             new_rows.append({"credit_code": code, **values, **derived_fields(row["name"])})
 
     if new_rows:
-        db.session.execute(insert(Enterprise), new_rows)
+        # Core insert (not the ORM's bulk path) with RETURNING: SQLAlchemy batches it into multi-row VALUES.
+        table = Enterprise.__table__
         ids = dict(db.session.execute(
-            select(Enterprise.credit_code, Enterprise.id).where(Enterprise.credit_code.in_([r["credit_code"] for r in new_rows]))
-        ).all()) if len(new_rows) <= 900 else _ids_for([r["credit_code"] for r in new_rows])
+            insert(table).returning(table.c.credit_code, table.c.id), new_rows
+        ).all())
         write_grams(((ids[r["credit_code"]], r["name_key"], r["initials"]) for r in new_rows), replace=False)
         contacts = [
             {"enterprise_id": ids[r["credit_code"]], "name": by_code[r["credit_code"]]["contact_name"],
@@ -112,7 +138,7 @@ def _upsert_batch(batch):
             for r in new_rows if by_code[r["credit_code"]].get("contact_name")
         ]
         if contacts:
-            db.session.execute(insert(Contact), contacts)
+            db.session.execute(insert(Contact.__table__), contacts)
     for values in changed:
         eid = values.pop("id")
         db.session.execute(
@@ -122,15 +148,6 @@ def _upsert_batch(batch):
         )
     write_grams(regram)
     return len(new_rows), len(changed)
-
-
-def _ids_for(codes):
-    ids = {}
-    for i in range(0, len(codes), 900):
-        ids.update(db.session.execute(
-            select(Enterprise.credit_code, Enterprise.id).where(Enterprise.credit_code.in_(codes[i:i + 900]))
-        ).all())
-    return ids
 
 
 def load_demo_enterprises(count):
@@ -190,11 +207,90 @@ def _escape_like(value):
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass
+class SearchPage:
+    """One page of registry search results: what kind of query it was and whether another page follows."""
+
+    kind: str
+    items: list
+    has_next: bool
+    too_short: bool = False
+
+
+def search_page(q, page=1, per_page=SEARCH_LIMIT):
+    """Page `page` of the enterprises matching `q`, fetching one extra row instead of counting all matches."""
+    kind, value = classify_query(q or "")
+    if kind == "empty":
+        return SearchPage(kind, [], False)
+    if len(value) < MIN_QUERY_LENGTH:
+        return SearchPage(kind, [], False, too_short=True)
+    kind, query = search_query(q)
+    items = list(db.session.scalars(_ordered(kind, query).offset((page - 1) * per_page).limit(per_page + 1)))
+    return SearchPage(kind, items[:per_page], len(items) > per_page)
+
+
+def _ordered(kind, query):
+    """Code prefixes walk the unique index in code order, names and initials go in id order: no sort of all matches."""
+    order = Enterprise.credit_code if kind == "code" else Enterprise.id
+    return query.options(lazyload(Enterprise.contacts)).order_by(order)
+
+
 def search(q, limit=SEARCH_LIMIT):
     """Up to `limit` enterprises for a typeahead, closest names first."""
     kind, query = search_query(q)
-    found = list(db.session.scalars(query.order_by(Enterprise.id).limit(limit)))
+    found = list(db.session.scalars(_ordered(kind, query).limit(limit)))
     if kind == "name":
         key = search_key(q)
         found.sort(key=lambda e: (not e.name_key.startswith(key), len(e.name_key)))
     return found
+
+
+class StaleEnterpriseError(Exception):
+    """The enterprise changed since the user loaded the form: their edit must not overwrite it."""
+
+    def __init__(self):
+        super().__init__("该企业信息已被他人修改，请刷新后重试")
+
+
+def find_by_credit_code(code):
+    """The enterprise registered under a normalised credit code, or None."""
+    return db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
+
+
+def create_enterprise(data, contact_name=None, contact_mobile=None):
+    """Register one enterprise typed in by hand (and its first contact); flushes and audits, never commits."""
+    from .audit import record
+
+    enterprise = Enterprise(**data, **derived_fields(data["name"]))
+    if contact_name:
+        enterprise.contacts.append(Contact(name=contact_name, mobile=contact_mobile))
+    db.session.add(enterprise)
+    db.session.flush()
+    write_grams([(enterprise.id, enterprise.name_key, enterprise.initials)], replace=False)
+    record("enterprise_created", enterprise, detail=f"{enterprise.credit_code} {enterprise.name}")
+    return enterprise
+
+
+def update_enterprise(enterprise, data, seen_version):
+    """Apply an edit made on version `seen_version`; raises StaleEnterpriseError if someone saved in between."""
+    from .audit import record
+
+    if seen_version != enterprise.version:
+        raise StaleEnterpriseError()
+    changed = [f for f, v in data.items() if getattr(enterprise, f) != v]
+    if not changed:
+        return []
+    for field, value in data.items():
+        setattr(enterprise, field, value)
+    if "name" in changed:
+        for field, value in derived_fields(enterprise.name).items():
+            setattr(enterprise, field, value)
+    try:
+        # The version column makes this UPDATE … WHERE version = seen: a concurrent save loses here.
+        db.session.flush()
+    except StaleDataError as exc:
+        raise StaleEnterpriseError() from exc
+    if "name" in changed:
+        write_grams([(enterprise.id, enterprise.name_key, enterprise.initials)])
+    record("enterprise_updated", enterprise, detail="修改：" + "、".join(FIELD_LABELS.get(f, f) for f in changed))
+    return changed

@@ -1,0 +1,444 @@
+"""Registry import: read the market regulator's export (CSV in UTF-8/GBK, or XLSX), check every row, upsert, report.
+
+A file-level problem (not a spreadsheet, a required column missing) raises ImportFileError and changes
+nothing. A bad row is refused and reported as (row number in the spreadsheet, column, reason); the
+other rows are upserted on the credit code, so importing the same file twice changes nothing.
+"""
+import csv
+import io
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+
+from ..demo_data import INDUSTRY_SECTIONS
+from ..extensions import db
+from ..models import ImportJob, utcnow
+from ..registry_text import CreditCodeError, normalize_credit_code, to_half_width, validate_mobile
+from .enterprises import upsert_rows
+
+#: field → (column name in the report when the file has none, accepted header names).
+COLUMNS = {
+    "name": ("企业名称", ("企业名称", "名称", "市场主体名称", "企业(机构)名称", "单位名称", "主体名称")),
+    "credit_code": ("统一社会信用代码", ("统一社会信用代码", "社会信用代码", "信用代码", "统一信用代码")),
+    "legal_rep": ("法定代表人", ("法定代表人", "法定代表人(负责人)", "法定代表人/负责人", "法人代表", "负责人", "经营者")),
+    "address": ("住所", ("住所", "地址", "住所(经营场所)", "经营场所", "注册地址", "企业地址")),
+    "industry": ("行业门类", ("行业门类", "行业", "所属行业", "国民经济行业门类", "行业分类")),
+    "size": ("企业规模", ("企业规模", "规模")),
+    "contact_name": ("联系人", ("联系人", "联系人姓名")),
+    "contact_mobile": ("联系电话", ("联系电话", "联系人电话", "联系人手机", "手机", "手机号码", "移动电话")),
+}
+REQUIRED = ("name", "credit_code")
+#: Longest value each field takes (the column widths of the enterprises and contacts tables).
+MAX_LENGTHS = {"name": 100, "legal_rep": 40, "address": 200, "contact_name": 40}
+#: Rows upserted and committed together; progress moves this many rows at a time.
+BATCH_SIZE = 5000
+#: A running job whose row was not touched for this long has lost its process.
+STALL_AFTER = timedelta(minutes=10)
+NOT_A_TABLE = "文件不是有效的CSV或XLSX表格"
+
+SIZE_VALUES = {
+    "大型": "large", "大": "large", "中型": "medium", "中": "medium", "小型": "small", "小": "small",
+    "微型": "micro", "微": "micro", "large": "large", "medium": "medium", "small": "small", "micro": "micro",
+}
+_SECTION_BY_TITLE = {title: letter for letter, title in INDUSTRY_SECTIONS.items()}
+# "I", "I 信息传输…", "I65", "I6510" (the 行业代码 starts with its section letter).
+_SECTION_LETTER = re.compile(r"([A-Ta-t])(?:$|[\d\s\-—、.:：(（]|[^\x00-\x7f])")
+_HEADER_NOISE = re.compile(r"[\s*＊]+")
+#: Signatures of files people upload by mistake, refused before any decoding.
+_BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"\xd0\xcf\x11\xe0", b"Rar!", b"\x1f\x8b", b"7z\xbc\xaf")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported; the message (Chinese) says why. Nothing was changed."""
+
+
+def _header_key(text):
+    """A header cell compared loosely: half-width, no spaces or asterisks."""
+    return _HEADER_NOISE.sub("", to_half_width(str(text or "")))
+
+
+_ALIASES = {_header_key(alias): name for name, (_, aliases) in COLUMNS.items() for alias in aliases}
+
+
+@dataclass
+class Table:
+    """A sheet read from an upload: where its header is, which column holds which field, and its rows."""
+
+    columns: dict
+    headers: dict
+    total: int | None
+    rows: object  # callable returning an iterator of (row number, cells)
+
+
+def read_table(data, filename=""):
+    """Open an upload as a table of rows; raises ImportFileError for a file that is not one."""
+    if not data:
+        raise ImportFileError("文件是空的。")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:65536]:
+        raise ImportFileError(NOT_A_TABLE + "。")
+    return _read_csv(data)
+
+
+def _read_xlsx(data):
+    """The first worksheet of an XLSX, read in openpyxl's streaming mode."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        head = list(sheet.iter_rows(min_row=1, max_row=20, values_only=True))
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+        raise ImportFileError(NOT_A_TABLE + "（无法作为XLSX打开，文件可能已损坏或不是Excel工作簿）。") from exc
+    header_number, columns, headers = _find_header(head)
+    max_row = sheet.max_row if isinstance(sheet.max_row, int) else None
+
+    def rows():
+        for number, cells in enumerate(sheet.iter_rows(min_row=header_number + 1, values_only=True), header_number + 1):
+            yield number, cells
+
+    return Table(columns, headers, max_row - header_number if max_row else None, rows)
+
+
+def _decode(data):
+    """CSV text: UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK and GB2312)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(NOT_A_TABLE + "（文字编码无法识别，请另存为UTF-8或GBK编码的CSV）。")
+
+
+def _read_csv(data):
+    """A CSV export; the delimiter (comma, tab or semicolon) is taken from the header line."""
+    text = _decode(data)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first_line.count)
+
+    def reader():
+        return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    try:
+        head = [row for _, row in zip(range(20), reader())]
+        header_number, columns, headers = _find_header(head)
+        total = sum(1 for _ in reader()) - header_number
+    except csv.Error as exc:
+        raise ImportFileError(NOT_A_TABLE + f"（CSV格式错误：{exc}）。") from exc
+
+    def rows():
+        iterator = reader()
+        try:
+            for number, cells in enumerate(iterator, 1):
+                if number > header_number:
+                    yield number, cells
+        except csv.Error as exc:
+            raise ImportFileError(f"第{iterator.line_num}行CSV格式错误：{exc}") from exc
+
+    return Table(columns, headers, total, rows)
+
+
+def _find_header(head):
+    """(row number, field → column index, field → header text) of the header among the first rows.
+
+    Exports sometimes put a title line above the header, so the first row naming a required column is
+    taken; raises ImportFileError naming the required columns the file lacks.
+    """
+    best = None
+    for number, cells in enumerate(head, 1):
+        columns, headers = {}, {}
+        for index, cell in enumerate(cells or ()):
+            name = _ALIASES.get(_header_key(cell))
+            if name and name not in columns:
+                columns[name] = index
+                headers[name] = str(cell).strip()
+        if any(name in columns for name in REQUIRED):
+            best = (number, columns, headers)
+            break
+        if best is None and any(_cell_text(c) for c in cells or ()):
+            best = (number, columns, headers)
+    if best is None:
+        raise ImportFileError(NOT_A_TABLE + "（文件中没有任何内容）。")
+    number, columns, headers = best
+    missing = [COLUMNS[name][0] for name in REQUIRED if name not in columns]
+    if missing:
+        raise ImportFileError(
+            f"文件缺少必需的列：{'、'.join(missing)}。表头应包含“企业名称”和“统一社会信用代码”，文件未导入任何数据。"
+        )
+    return number, columns, headers
+
+
+def _cell_text(value):
+    """A cell as trimmed text; Excel numbers lose their '.0' (mobiles and codes are often typed as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_industry(text):
+    """The GB/T 4754 section letter of 'I', 'I65…', 'I 信息传输…' or a section name; None if unknown."""
+    text = to_half_width(text).strip()
+    match = _SECTION_LETTER.match(text)
+    if match and len(text) <= 60:
+        return match.group(1).upper()
+    text = text.removeprefix("门类").strip()
+    return _SECTION_BY_TITLE.get(text)
+
+
+def parse_size(text):
+    """'大型'…'微型' (or 大/中/小/微, with or without 企业) as the stored value; None if unknown."""
+    text = to_half_width(text).strip().lower().removesuffix("企业")
+    return SIZE_VALUES.get(text)
+
+
+class RowChecker:
+    """Checks rows one by one and remembers the codes seen, so a code repeated in the file is refused."""
+
+    def __init__(self, table):
+        self.columns = table.columns
+        self.headers = {name: table.headers.get(name) or label for name, (label, _) in COLUMNS.items()}
+        self.first_row_of = {}
+
+    def check(self, number, cells):
+        """(record for upsert_rows or None, [(row, column, reason), …]) for one row; blank rows give (None, [])."""
+        values = {name: _cell_text(cells[i]) if i < len(cells) else "" for name, i in self.columns.items()}
+        if not any(values.values()):
+            return None, []
+        problems = []
+
+        def refuse(name, reason):
+            problems.append((number, self.headers[name], reason))
+
+        record = {}
+        name = values.get("name", "")
+        if not name:
+            refuse("name", "企业名称为空。")
+        elif len(name) > MAX_LENGTHS["name"]:
+            refuse("name", f"企业名称超过{MAX_LENGTHS['name']}个字（当前{len(name)}个字）。")
+        record["name"] = name
+        raw_code = values.get("credit_code", "")
+        if not raw_code:
+            refuse("credit_code", "统一社会信用代码为空。")
+        else:
+            try:
+                record["credit_code"] = normalize_credit_code(raw_code)
+            except CreditCodeError as exc:
+                refuse("credit_code", str(exc))
+        for field_name in ("legal_rep", "address", "contact_name"):
+            value = values.get(field_name, "")
+            if len(value) > MAX_LENGTHS[field_name]:
+                label = COLUMNS[field_name][0]
+                refuse(field_name, f"{label}超过{MAX_LENGTHS[field_name]}个字（当前{len(value)}个字）。")
+            record[field_name] = value or None
+        if values.get("industry"):
+            record["industry"] = parse_industry(values["industry"])
+            if record["industry"] is None:
+                refuse("industry", f"行业门类“{values['industry']}”无法识别，应为A–T的门类字母或GB/T 4754门类名称。")
+        if values.get("size"):
+            record["size"] = parse_size(values["size"])
+            if record["size"] is None:
+                refuse("size", f"企业规模“{values['size']}”无法识别，应为大型、中型、小型或微型。")
+        if values.get("contact_mobile"):
+            try:
+                record["contact_mobile"] = validate_mobile(values["contact_mobile"])
+            except ValueError:
+                refuse("contact_mobile", f"联系电话“{values['contact_mobile']}”不是有效的手机号码（应为11位数字，以1开头）。")
+        if not problems:
+            # Only a row that would be imported claims its code; a later row with the same code is refused.
+            first = self.first_row_of.setdefault(record["credit_code"], number)
+            if first != number:
+                refuse("credit_code", f"与第{first}行的统一社会信用代码重复，本行未导入。")
+        return (None if problems else record), problems
+
+
+@dataclass
+class ImportResult:
+    """What an import did so far: counts and the refused rows' problems."""
+
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    problems: list = field(default_factory=list)
+
+
+def import_table(table, *, batch_size=None, on_batch=None):
+    """Check and upsert every row of `table`; calls on_batch(result) after each batch (the caller commits there)."""
+    batch_size = batch_size or BATCH_SIZE
+    checker = RowChecker(table)
+    result = ImportResult()
+    batch, seen = [], 0
+
+    def flush_batch():
+        created, updated = upsert_rows(batch, batch_size=batch_size)
+        result.created += created
+        result.updated += updated
+        result.unchanged += len(batch) - created - updated
+        result.processed += seen
+        batch.clear()
+        if on_batch:
+            on_batch(result)
+
+    for number, cells in table.rows():
+        record, problems = checker.check(number, cells)
+        if record is None and not problems:
+            continue
+        seen += 1
+        if problems:
+            result.refused += 1
+            result.problems.extend(problems)
+        else:
+            batch.append(record)
+        if seen >= batch_size:
+            flush_batch()
+            seen = 0
+    flush_batch()
+    return result
+
+
+def create_job(user, filename):
+    """A pending import job for `user`'s upload; flushes, the caller commits before launching it."""
+    job = ImportJob(user_id=user.id, filename=(filename or "未命名文件")[:200], status="pending")
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def launch(job, data, *, ip=None, sync=None):
+    """Run the job now (tests, GAOXIN_IMPORT_SYNC) or in a background thread with its own app context."""
+    if sync is None:
+        sync = current_app.config.get("GAOXIN_IMPORT_SYNC", False)
+    if sync:
+        run_import(job.id, data, ip=ip)
+        return None
+    app = current_app._get_current_object()
+    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, data, ip), name=f"import-{job.id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_in_thread(app, job_id, data, ip):
+    """The background thread: its own app context and database session."""
+    with app.app_context():
+        try:
+            run_import(job_id, data, ip=ip)
+        finally:
+            db.session.remove()
+
+
+def run_import(job_id, data, *, ip=None):
+    """Run an import job to its end; commits after every batch so other requests see progress. Never raises.
+
+    A file-level problem marks the job refused with nothing changed; an unexpected error marks it
+    failed — the batches committed before it stay, and importing the file again completes the job.
+    """
+    job = db.session.get(ImportJob, job_id)
+    job.status = "running"
+    db.session.commit()
+    try:
+        table = read_table(data, job.filename)
+        job.total_rows = table.total or 0
+        db.session.commit()
+
+        def on_batch(result):
+            _copy_counts(job, result)
+            db.session.commit()
+
+        result = import_table(table, on_batch=on_batch)
+    except ImportFileError as exc:
+        db.session.rollback()
+        _finish(job_id, "refused", ip, message=str(exc))
+        return
+    except Exception:  # noqa: BLE001 - whatever broke, the job must not stay "running"
+        db.session.rollback()
+        current_app.logger.exception("Import job %s failed", job_id)
+        _finish(job_id, "failed", ip, message="导入因系统错误中断。已完成的批次已保存；请重新导入同一文件（重复导入不会产生重复记录）。")
+        return
+    _finish(job_id, "done", ip, result=result)
+
+
+def _copy_counts(job, result):
+    """Write the result's counts onto the job."""
+    job.processed_rows = result.processed
+    job.created_count = result.created
+    job.updated_count = result.updated
+    job.refused_count = result.refused
+
+
+def _finish(job_id, status, ip, *, result=None, message=None):
+    """Mark the job finished, keep the report and audit the import."""
+    from .audit import record
+
+    try:
+        job = db.session.get(ImportJob, job_id)
+        job.status = status
+        job.message = message
+        job.finished_at = utcnow()
+        if result is not None:
+            _copy_counts(job, result)
+            job.total_rows = result.processed
+            job.report = json.dumps(result.problems, ensure_ascii=False)
+        detail = (f"{job.filename}：新增{job.created_count}，更新{job.updated_count}，拒绝{job.refused_count}"
+                  if status == "done" else f"{job.filename}：{message}")
+        entry = record("enterprises_imported", job, result="ok" if status == "done" else "failed",
+                       detail=detail, user=job.user)
+        entry.ip = ip
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the database itself may be gone; the page then reports the stall
+        db.session.rollback()
+        current_app.logger.exception("Could not record the end of import job %s", job_id)
+
+
+def expire_if_stalled(job, now=None):
+    """Mark a running job failed when no batch touched it for STALL_AFTER (its process died); flushes."""
+    now = now or utcnow()
+    if job.is_running and job.updated_at and now - job.updated_at > STALL_AFTER:
+        job.status = "failed"
+        job.message = "导入进程已中断（服务器重启或进程退出）。已完成的批次已保存；请重新导入同一文件。"
+        job.finished_at = now
+        db.session.flush()
+        return True
+    return False
+
+
+def job_problems(job):
+    """The refused rows of a finished job as (row, column, reason) tuples."""
+    return [tuple(p) for p in json.loads(job.report or "[]")]
+
+
+REPORT_HEADER = ("行号", "列", "原因")
+
+
+def report_csv(job):
+    """The refused rows as CSV in UTF-8 with BOM, so Excel opens the Chinese correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REPORT_HEADER)
+    writer.writerows(job_problems(job))
+    return out.getvalue().encode("utf-8-sig")
+
+
+def report_xlsx(job):
+    """The refused rows as an XLSX workbook."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    workbook = xlsxwriter.Workbook(out, {"in_memory": True})
+    sheet = workbook.add_worksheet("拒绝的行")
+    bold = workbook.add_format({"bold": True})
+    sheet.write_row(0, 0, REPORT_HEADER, bold)
+    for index, problem in enumerate(job_problems(job), 1):
+        sheet.write_row(index, 0, problem)
+    sheet.set_column(0, 0, 8)
+    sheet.set_column(1, 1, 18)
+    sheet.set_column(2, 2, 70)
+    workbook.close()
+    return out.getvalue()
