@@ -57,7 +57,7 @@ def _unauthorized():
     expired = session.pop("expired", False)
     message = "长时间未操作，已自动退出，请重新登录。" if expired else "请先登录。"
     flash(message, "warning")
-    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if request.headers.get("HX-Request") == "true":
         # htmx would swap a login form into a table row; send the whole page to the login instead.
         response = current_app.response_class("", 200)
