@@ -1,0 +1,92 @@
+"""Settings forms: appeal categories (routing rules), working-day overrides and the deadline calculator."""
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateField, IntegerField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models.appeal import DEFAULT_HANDLING_DAYS
+
+INVALID_CHOICE = "所选部门无效，请重新选择。"
+
+
+def _int_or_none(value):
+    return None if value in (None, "", "None") else int(value)
+
+
+class _ChineseInvalid:
+    """Replace WTForms' English message for an unreadable value with `invalid_message`."""
+
+    invalid_message = "输入的内容无法识别。"
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(self.invalid_message) from exc
+
+
+class ChineseDateField(_ChineseInvalid, DateField):
+    invalid_message = "日期格式应为“年-月-日”，如 2027-01-01。"
+
+
+class ChineseIntegerField(_ChineseInvalid, IntegerField):
+    invalid_message = "请输入整数。"
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(
+        "类别名称", filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[DataRequired("请输入类别名称。"), Length(max=30, message="类别名称不超过30个字。")],
+    )
+    # A tampered or stale form gets a Chinese message, not WTForms' English one.
+    lead_unit_id = SelectField(
+        "主办部门", coerce=_int_or_none, invalid_choice_message=INVALID_CHOICE, invalid_value_message=INVALID_CHOICE,
+    )
+    co_unit_ids = SelectMultipleField(
+        "协办部门", coerce=int, invalid_choice_message=INVALID_CHOICE, invalid_value_message=INVALID_CHOICE,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )
+    handling_days = ChineseIntegerField(
+        "办理时限（工作日）", default=DEFAULT_HANDLING_DAYS,
+        validators=[InputRequired("请输入办理时限。"), NumberRange(1, 60, "办理时限应为1至60个工作日。")],
+    )
+    position = ChineseIntegerField(
+        "排序", default=0,
+        validators=[Optional(), NumberRange(0, 999, "排序应为0至999的整数，小的在前。")],
+    )
+    active = BooleanField("启用（登记诉求时可选）", default=True)
+
+    def set_departments(self, departments):
+        """Offer these departments as lead and co-handlers."""
+        self.lead_unit_id.choices = [SelectChoice("", "（不指定：进入企业服务中心待派单队列）")] + [
+            SelectChoice(u.id, u.name) for u in departments
+        ]
+        self.co_unit_ids.choices = [SelectChoice(u.id, u.name) for u in departments]
+
+    def validate_co_unit_ids(self, field):
+        if self.lead_unit_id.data is not None and self.lead_unit_id.data in (field.data or []):
+            raise ValidationError("主办部门不能同时作为协办部门，请取消勾选。")
+
+
+class OverrideForm(FlaskForm):
+    day = ChineseDateField("日期", validators=[InputRequired("请选择日期。")])
+    is_workday = RadioField(
+        "调整为", choices=[SelectChoice("1", "上班（调休工作日）"), SelectChoice("0", "放假（节假日）")],
+        validators=[InputRequired("请选择上班或放假。")], invalid_choice_message="请选择上班或放假。",
+    )
+    note = StringField("说明", validators=[Optional(), Length(max=60, message="说明不超过60个字。")])
+
+
+class PreviewForm(FlaskForm):
+    """The deadline calculator: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    start = ChineseDateField("起算日期", validators=[InputRequired("请选择起算日期。")])
+    days = ChineseIntegerField(
+        "工作日数", default=DEFAULT_HANDLING_DAYS,
+        validators=[InputRequired("请输入工作日数。"), NumberRange(1, 250, "工作日数应为1至250。")],
+    )

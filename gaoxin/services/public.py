@@ -1,0 +1,124 @@
+"""Public progress lookup: find a case by receipt number and credit-code tail; expose only what the enterprise may read.
+
+Nothing here raises: a receipt that does not exist, a prefix nobody handles and a wrong code all give None,
+so that the page cannot tell a visitor which of the two was wrong.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Appeal, Enterprise, Event
+from ..registry_text import mask_mobile
+from ..workflow import AppealState
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    """One public timeline entry: when, and the text written for the enterprise."""
+
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    """What the lookup page shows of any kind of case (an appeal now, a policy application later)."""
+
+    kind_title: str
+    receipt_no: str
+    subject_label: str
+    subject: str
+    status_title: str
+    status_class: str
+    enterprise_name: str
+    registered_at: datetime
+    expected_text: str
+    result_title: str = ""
+    result_text: str = ""
+    contact_mobile: str = ""
+    timeline: list[PublicEvent] = field(default_factory=list)
+
+
+def normalize_receipt(value):
+    """Upper-case, without spaces: what a receipt number is stored as."""
+    return "".join((value or "").split()).upper()
+
+
+def find_case(receipt_no, code_tail):
+    """The case with this receipt number whose enterprise's credit code ends with `code_tail`, or None."""
+    receipt_no = normalize_receipt(receipt_no)
+    code_tail = normalize_receipt(code_tail)
+    finder = FINDERS.get(receipt_no[:2])
+    if finder is None or len(code_tail) != 6:
+        return None
+    return finder(receipt_no, code_tail)
+
+
+def _date(value):
+    return f"{value:%Y-%m-%d}" if isinstance(value, date) else ""
+
+
+def public_timeline(owner):
+    """The public entries of one case's timeline (`owner` selects it: Event.appeal_id == id), oldest first."""
+    rows = db.session.execute(
+        select(Event.at, Event.public_text)
+        .where(owner, Event.public.is_(True), Event.public_text.is_not(None))
+        .order_by(Event.id)
+    ).all()
+    return [PublicEvent(at, text) for at, text in rows]
+
+
+def _appeal_expected_text(appeal):
+    # The enterprise reads a date it can plan with; before a department has it there is none yet.
+    state = AppealState(appeal.state)
+    if state in (AppealState.dispatched, AppealState.in_progress) and appeal.due_on:
+        return _date(appeal.due_on)
+    if state in (AppealState.registered, AppealState.awaiting_dispatch):
+        return "待分派"
+    return {
+        AppealState.replied: "已答复",
+        AppealState.closed: "已办结",
+        AppealState.withdrawn: "已撤回",
+    }.get(state, "")
+
+
+def _appeal_status_class(appeal):
+    if appeal.state in (AppealState.replied.value, AppealState.closed.value):
+        return "status-ok"
+    if appeal.state == AppealState.withdrawn.value:
+        return ""
+    return "status-warn"
+
+
+def _find_appeal(receipt_no, code_tail):
+    appeal = db.session.scalar(
+        select(Appeal).join(Appeal.enterprise).where(
+            Appeal.receipt_no == receipt_no,
+            Enterprise.credit_code.endswith(code_tail, autoescape=True),
+        )
+    )
+    if appeal is None:
+        return None
+    replied = appeal.state in (AppealState.replied.value, AppealState.closed.value) and appeal.reply_outcome
+    mobile = appeal.contact.mobile if appeal.contact is not None else None
+    return PublicCase(
+        kind_title="企业诉求",
+        receipt_no=appeal.receipt_no,
+        subject_label="诉求类别",
+        subject=appeal.category.name,
+        status_title=appeal.state_title,
+        status_class=_appeal_status_class(appeal),
+        enterprise_name=appeal.enterprise.name,
+        registered_at=appeal.created_at,
+        expected_text=_appeal_expected_text(appeal),
+        result_title=appeal.outcome_title if replied else "",
+        result_text=(appeal.reply_text or "") if replied else "",
+        contact_mobile=mask_mobile(mobile) if mobile else "",
+        timeline=public_timeline(Event.appeal_id == appeal.id),
+    )
+
+
+#: Receipt-number prefix → the finder for that kind of case. SQ = appeal (诉求); policy applications add theirs.
+FINDERS = {"SQ": _find_appeal}
