@@ -128,6 +128,8 @@ def return_to_dispatch(appeal, actor, *, reason, suggested_unit=None, expected_v
     _transition(appeal, actor, A.return_, comment=comment, public_text="正在重新分派承办部门。",
                 expected_version=expected_version)
     appeal.return_count += 1
+    # The clock restarts when the dispatcher sends it on; no department is late while it waits.
+    appeal.sign_due_on = appeal.due_on = None
     appeal.lead_unit_id = None
     appeal.lead_unit = None
     appeal.assignee_id = None

@@ -184,38 +184,45 @@ def new():
         if existing is not None:
             # The same form sent twice (double click, reload): show the appeal it created.
             return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
-    if form.validate_on_submit():
-        enterprise, candidates = _resolve_enterprise(form)
-        category = db.session.get(AppealCategory, form.category_id.data) if form.category_id.data else None
-        if category is None or not category.active:
-            form.category_id.errors.append("请选择有效的诉求类别。")
-        if form.channel.data not in {c.value for c in Channel}:
-            form.channel.errors.append("请选择有效的受理渠道。")
-        salon = db.session.get(Salon, form.salon_id.data) if form.salon_id.data else None
-        if form.channel.data == Channel.salon.value and salon is None:
-            form.salon_id.errors.append("沙龙渠道须选择所属沙龙。")
-        contact = _resolve_contact(form, enterprise) if enterprise else None
+    if request.method == "POST":
+        valid = form.validate_on_submit()
+        # Files are stored even when the rest of the form is wrong, so nobody uploads twice.
         for upload in form.files.data or []:
             if upload and upload.filename:
                 try:
                     pending.append(files.store_upload(upload, current_user, owner_type="appeal"))
                 except files.FileRefused as exc:
                     form.files.errors.append(str(exc))
-        if enterprise and not _has_errors(form):
-            appeal, _ = service.record(
-                current_user, enterprise=enterprise, category=category, channel=form.channel.data,
-                content=form.content.data.strip(), contact=contact, salon=salon,
-                submission_token=form.submission_token.data, attachments=pending,
-            )
+        if pending:
+            # Committed before anything else in the form is decided: they survive a failed validation.
             db.session.commit()
-            flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
-            return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
-        if enterprise:
-            form.enterprise_id.data = enterprise.id
-            _intake_choices(form, enterprise)
-        # Keep the files already uploaded: they are saved, not yet attached, and offered again.
-        db.session.commit() if pending else db.session.rollback()
-        pending = files.pending_attachments(current_user, [a.id for a in pending], "appeal")
+        if valid:
+            enterprise, candidates = _resolve_enterprise(form)
+            category = db.session.get(AppealCategory, form.category_id.data) if form.category_id.data else None
+            if category is None or not category.active:
+                form.category_id.errors.append("请选择有效的诉求类别。")
+            if form.channel.data not in {c.value for c in Channel}:
+                form.channel.errors.append("请选择有效的受理渠道。")
+            salon = db.session.get(Salon, form.salon_id.data) if form.salon_id.data else None
+            if form.channel.data == Channel.salon.value and salon is None:
+                form.salon_id.errors.append("沙龙渠道须选择所属沙龙。")
+            contact = _resolve_contact(form, enterprise) if enterprise else None
+            if enterprise and not _has_errors(form):
+                appeal, _ = service.record(
+                    current_user, enterprise=enterprise, category=category, channel=form.channel.data,
+                    content=form.content.data.strip(), contact=contact, salon=salon,
+                    submission_token=form.submission_token.data, attachments=pending,
+                )
+                db.session.commit()
+                flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
+                return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
+            if enterprise:
+                form.enterprise_id.data = enterprise.id
+                _intake_choices(form, enterprise)
+        # Keep the files already uploaded: saved, not yet attached, and offered again with the form.
+        pending_ids = [a.id for a in pending]
+        db.session.rollback()
+        pending = files.pending_attachments(current_user, pending_ids, "appeal")
     form.attachment_ids.data = ",".join(str(a.id) for a in pending)
     status = 422 if request.method == "POST" else 200
     return render("appeals/new.html", form=form, enterprise=enterprise, candidates=candidates,
