@@ -295,3 +295,15 @@ def test_other_departments_appeal_its_receipt_and_files_are_404(client, people, 
     for path in (f"/appeals/{appeal.id}", f"/appeals/{appeal.id}/receipt", f"/appeals/{appeal.id}/files/1"):
         assert client.get(path).status_code == 404
     assert client.post(f"/appeals/{appeal.id}/sign", data={"version": appeal.version}).status_code == 404
+
+
+def test_enterprise_page_lists_its_appeals_with_status(client, people, make_appeal, make_enterprise):
+    enterprise = make_enterprise(name="成都锐成芯微科技股份有限公司")
+    appeal = make_appeal(category=people["category"], recorder=people["clerk"], enterprise=enterprise)
+    log_in(client, people["clerk"].username)
+    page = text_of(client.get(f"/enterprises/{enterprise.id}"))
+    assert appeal.receipt_no in page and "待签收" in page
+    # Another department does not see it in the enterprise's file either.
+    client.post("/logout")
+    log_in(client, people["other_handler"].username)
+    assert appeal.receipt_no not in text_of(client.get(f"/enterprises/{enterprise.id}"))

@@ -50,6 +50,9 @@ def index():
     state = request.args.get("state") or None
     category_id = request.args.get("category", type=int)
     receipt = (request.args.get("receipt") or "").strip().upper()
+    enterprise_id = request.args.get("enterprise", type=int)
+    if enterprise_id:
+        query = query.where(Appeal.enterprise_id == enterprise_id)
     if state:
         query = query.where(Appeal.state == state)
     if category_id:
@@ -66,7 +69,7 @@ def index():
     return render(
         "appeals/index.html", block="results", appeals=rows[:PAGE_SIZE], page=page, has_next=has_next,
         states=[(s.value, s.title) for s in AppealState], categories=service.active_categories(),
-        filters={"state": state or "", "category": category_id or "", "receipt": receipt},
+        filters={"state": state or "", "category": category_id or "", "receipt": receipt, "enterprise": enterprise_id or ""},
         calendar=working_calendar(), today=today(),
     )
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms.enterprises import EditEnterpriseForm, ImportForm, NewEnterpriseForm, building_choices
 from ..htmx import is_fragment_request, render
 from ..models import Building, Contact, Enterprise, ImportJob
-from ..permissions import get_visible_or_404, require, visible_enterprises
+from ..permissions import get_visible_or_404, require, visible_appeals, visible_enterprises
 from ..services import enterprises as registry
 from ..services import imports
 from ..services.audit import client_ip, record
@@ -93,7 +93,19 @@ def show(enterprise_id):
     """The enterprise's file: identity, building, contacts (mobiles masked), appeals and applications."""
     require("enterprise.view")
     enterprise = _get_enterprise(enterprise_id)
-    return render("enterprises/show.html", enterprise=enterprise, sections=INDUSTRY_SECTIONS, revealed=set())
+    return render("enterprises/show.html", enterprise=enterprise, sections=INDUSTRY_SECTIONS, revealed=set(),
+                  **case_sections(enterprise))
+
+
+def case_sections(enterprise, limit=20):
+    """The enterprise's latest appeals (and applications) that the user may see, for its file."""
+    from ..models import Appeal
+
+    appeals = list(db.session.scalars(
+        visible_appeals(current_user).where(Appeal.enterprise_id == enterprise.id)
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit + 1)
+    ))
+    return {"appeals": appeals[:limit], "more_appeals": len(appeals) > limit}
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/reveal")
@@ -107,7 +119,7 @@ def reveal_mobile(enterprise_id, contact_id):
         abort(404)
     record("mobile_revealed", contact, detail=f"{enterprise.name} · {contact.name}")
     db.session.commit()
-    context = {"enterprise": enterprise, "sections": INDUSTRY_SECTIONS, "revealed": {contact.id}}
+    context = {"enterprise": enterprise, "sections": INDUSTRY_SECTIONS, "revealed": {contact.id}, **case_sections(enterprise)}
     if is_fragment_request():
         return render("enterprises/show.html", block="mobile", contact=contact, **context)
     return render("enterprises/show.html", **context)
