@@ -367,6 +367,14 @@ def test_secadmin_sees_locked_accounts_and_unlocks_one(app, client, login_as, ma
     assert len(audit_actions(db, "account_unlocked")) == 1
 
 
+def test_unlocking_an_account_that_is_not_locked_changes_nothing(client, login_as, make_user, db):
+    login_as(Role.secadmin)
+    user = make_user(Role.clerk, username="free1")
+    response = client.post(f"/admin/security/users/{user.id}/unlock", follow_redirects=True)
+    assert "“free1”未处于锁定状态。" in text_of(response)
+    assert not audit_actions(db, "account_unlocked")
+
+
 def test_security_page_shows_the_password_policy_read_only(client, login_as):
     login_as(Role.secadmin)
     page = text_of(client.get("/admin/security"))

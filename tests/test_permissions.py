@@ -161,3 +161,19 @@ def test_navigation_offers_each_admin_only_their_own_pages(client, login_as, rol
     nav = page.split('<nav class="site-nav"', 1)[1].split("</nav>", 1)[0]
     for label in ("单位", "用户", "账号安全", "审计日志"):
         assert (f">{label}</a>" in nav) == (label in visible), label
+
+
+#: What the auditor may open: the audit log, the home page and their own password.
+AUDITOR_PAGES = {"audit.index", "main.home", "auth.change_password"}
+
+
+def test_the_auditor_opens_no_page_but_the_audit_log(app, client, login_as):
+    login_as(Role.auditor)
+    opened = []
+    for endpoint, method, url in protected_requests(app):
+        if method != "GET" or endpoint in AUDITOR_PAGES:
+            continue
+        response = client.get(url)
+        if response.status_code not in (403, 404):
+            opened.append(f"{url} ({endpoint}) → {response.status_code}")
+    assert not opened, "pages the auditor can open:\n" + "\n".join(opened)

@@ -256,13 +256,14 @@ def locked_users(now=None):
 
 
 def unlock(user):
-    """Lift a lockout and reset the failure count."""
-    was_locked = user.is_locked()
+    """Lift a lockout and reset the failure count; False (nothing audited) if the account was not locked."""
+    if not user.is_locked():
+        return False
     user.locked_until = None
     user.failed_logins = 0
     db.session.flush()
-    record("account_unlocked", user, detail=None if was_locked else "未处于锁定状态")
-    return was_locked
+    record("account_unlocked", user)
+    return True
 
 
 def check_separation(roles):

@@ -275,9 +275,11 @@ def unlock(user_id):
     """Lift a failed-log-in lockout before its 15 minutes are up."""
     require("user.unlock")
     user = db.get_or_404(User, user_id)
-    admin.unlock(user)
-    db.session.commit()
-    flash(f"已解除“{user.username}”的锁定。", "success")
+    if admin.unlock(user):
+        db.session.commit()
+        flash(f"已解除“{user.username}”的锁定。", "success")
+    else:
+        flash(f"“{user.username}”未处于锁定状态。", "info")
     return _back("admin.security")
 
 
