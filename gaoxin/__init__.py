@@ -82,9 +82,9 @@ def _engine_options(app):
 
 
 def _register_blueprints(app):
-    from .views import admin, appeals, audit, auth, dispatch, enterprises, inbox, main, public, settings
+    from .views import admin, appeals, audit, auth, dispatch, enterprises, inbox, main, policies, public, settings
 
-    for module in (auth, main, enterprises, admin, audit, appeals, inbox, dispatch, public, settings):
+    for module in (auth, main, enterprises, admin, audit, appeals, inbox, dispatch, public, settings, policies):
         app.register_blueprint(module.bp)
 
 

@@ -42,6 +42,10 @@ ROLE_PERMISSIONS = {
     "appeal.follow_up": frozenset({Role.clerk, Role.window, Role.dispatcher}),
     "appeal.withdraw": frozenset({Role.clerk, Role.window, Role.dispatcher}),
     "settings.manage": frozenset({Role.sysadmin}),
+    # Policy catalogue (政策目录): everyone who works cases browses it; the sysadmin and the
+    # responsible department's lead (for their own department's policies) maintain it.
+    "policy.view": CASE_ROLES | {Role.sysadmin},
+    "policy.manage": frozenset({Role.sysadmin, Role.dept_lead}),
 }
 
 
@@ -82,8 +86,13 @@ def _recorded_here_or_dispatcher(user, appeal):
     return user.has_role(Role.dispatcher) or appeal.recording_unit_id == user.unit_id
 
 
+def _manages_policy(user, policy):
+    return user.has_role(Role.sysadmin) or policy.department_id == user.unit_id
+
+
 #: action → extra check on the object, after the role check passed.
 OBJECT_CHECKS = {
+    "policy.manage": _manages_policy,
     "user.manage": _user_manageable_by_sysadmin,
     "user.roles": _roles_manageable,
     "appeal.sign": _in_lead_unit,
@@ -134,6 +143,36 @@ def visible_appeals(user):
     if user.has_role(Role.clerk, Role.window):
         conditions.append(Appeal.recording_unit_id == user.unit_id)
     return query.where(or_(*conditions)) if conditions else query.where(False)
+
+
+def visible_policies(user):
+    """The policies `user` may open: active ones for case-working staff; inactive ones too for
+    whoever may manage them (the sysadmin all, a department lead their department's)."""
+    from sqlalchemy import or_
+
+    from .models import Policy
+
+    query = select(Policy)
+    if not can(user, "policy.view"):
+        return query.where(False)
+    if user.has_role(Role.sysadmin):
+        return query
+    if can(user, "policy.manage"):
+        return query.where(or_(Policy.active.is_(True), Policy.department_id == user.unit_id))
+    return query.where(Policy.active.is_(True))
+
+
+def manageable_departments(user):
+    """The departments `user` may make responsible for a policy: any active one for the sysadmin,
+    the lead's own department for a department lead, none otherwise."""
+    from .models import Unit, UnitKind
+
+    query = select(Unit).where(Unit.kind == UnitKind.department.value, Unit.active.is_(True))
+    if not can(user, "policy.manage"):
+        return query.where(False)
+    if user.has_role(Role.sysadmin):
+        return query
+    return query.where(Unit.id == user.unit_id)
 
 
 def get_visible_or_404(query, object_id, model):
