@@ -32,7 +32,7 @@ def init_app(app):
 
         from .navigation import nav_items
 
-        items = nav_items(request.endpoint) if current_user.is_authenticated else []
+        items = nav_items(request.path) if current_user.is_authenticated else []
         return {"site_name": app.config["GAOXIN_SITE_NAME"], "nav": items}
 
 

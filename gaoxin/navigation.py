@@ -26,17 +26,15 @@ NAV_ITEMS = [
 ]
 
 
-def nav_items(active_endpoint):
-    """The entries the current user may see, each (label, url, is_active)."""
+def nav_items(path):
+    """The entries the current user may see, each (label, url, is_active); the entry whose URL is the
+    longest prefix of the current path is the active one (/admin/users/5/edit → 用户)."""
     endpoints = current_app.view_functions
     items = []
     for label, endpoint, action in NAV_ITEMS:
         if endpoint not in endpoints or (action and not can(current_user, action)):
             continue
-        area = endpoint.split(".")[0]
-        active = active_endpoint == endpoint or (
-            endpoint != "main.home" and active_endpoint and active_endpoint.split(".")[0] == area
-            and not any(e == active_endpoint for _, e, _ in NAV_ITEMS if e != endpoint)
-        )
-        items.append((label, url_for(endpoint), active))
-    return items
+        items.append((label, url_for(endpoint)))
+    matches = [url for _, url in items if url != "/" and (path == url or path.startswith(url.rstrip("/") + "/"))]
+    active = max(matches, key=len) if matches else ("/" if path == "/" else None)
+    return [(label, url, url == active) for label, url in items]
