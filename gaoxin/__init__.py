@@ -86,6 +86,9 @@ def _register_blueprints(app):
 
     for module in (auth, main, enterprises, admin, audit, appeals, inbox, dispatch, public, settings, policies):
         app.register_blueprint(module.bp)
+    from .views import applications
+
+    app.register_blueprint(applications.bp)
 
 
 def _security_headers(response):

@@ -41,6 +41,12 @@ ROLE_PERMISSIONS = {
     "appeal.note": CASE_ROLES - {Role.leader},
     "appeal.follow_up": frozenset({Role.clerk, Role.window, Role.dispatcher}),
     "appeal.withdraw": frozenset({Role.clerk, Role.window, Role.dispatcher}),
+    # Policy applications (政策兑现申报)
+    "application.create": frozenset({Role.clerk, Role.window}),
+    "application.list": frozenset({Role.clerk, Role.window, Role.handler, Role.dept_lead, Role.leader}),
+    "application.check": frozenset({Role.window}),
+    "application.review": DEPARTMENT_ROLES,
+    "application.disburse": DEPARTMENT_ROLES,
     "settings.manage": frozenset({Role.sysadmin}),
     # Policy catalogue (政策目录): everyone who works cases browses it; the sysadmin and the
     # responsible department's lead (for their own department's policies) maintain it.
@@ -55,6 +61,9 @@ def can(user, action, obj=None):
         return False
     allowed = ROLE_PERMISSIONS.get(action)
     if allowed is None or not user.has_role(*allowed):
+        return False
+    subject_check = SUBJECT_CHECKS.get(action)
+    if subject_check and not subject_check(user):
         return False
     check = OBJECT_CHECKS.get(action)
     return check(user, obj) if (check and obj is not None) else True
@@ -103,6 +112,8 @@ OBJECT_CHECKS = {
     "appeal.opinion": _co_handler_pending,
     "appeal.follow_up": _recorded_here_or_dispatcher,
     "appeal.withdraw": _recorded_here_or_dispatcher,
+    "application.create": lambda user, application: application.intake_unit_id == user.unit_id,
+    "application.review": lambda user, application: application.department_id == user.unit_id,
 }
 
 
@@ -207,4 +218,57 @@ def appeal_actions_for(user, appeal):
     return {
         permission for permission, action in APPEAL_ACTION_PERMISSIONS.items()
         if action in allowed and can(user, permission, appeal)
+    }
+
+
+#: action → extra check on the user alone (their unit), applied with or without an object.
+SUBJECT_CHECKS = {
+    # Only the unit configured as the paying unit (财政金融局) pays out policy money.
+    "application.disburse": lambda user: bool(user.unit.is_paying_unit),
+}
+
+
+def visible_applications(user):
+    """The policy applications `user` may see: all for the window and leaders; the intake unit's own;
+    a department's policies' (drafts excepted); approved ones for the paying unit; nothing otherwise."""
+    from sqlalchemy import or_
+
+    from .models import Application
+
+    query = select(Application)
+    if not can(user, "application.list"):
+        return query.where(False)
+    if user.has_role(Role.window, Role.leader):
+        return query
+    conditions = []
+    if user.has_role(Role.clerk):
+        conditions.append(Application.intake_unit_id == user.unit_id)
+    if user.has_role(*DEPARTMENT_ROLES):
+        conditions.append((Application.department_id == user.unit_id) & (Application.state != "draft"))
+        if user.unit.is_paying_unit:
+            conditions.append(Application.outcome == "approved")
+    return query.where(or_(*conditions)) if conditions else query.where(False)
+
+
+#: (permission, UI action, workflow actions it performs): the UI action shows when both allow it.
+APPLICATION_ACTION_PERMISSIONS = [
+    ("application.create", "edit", {"submit"}),
+    ("application.check", "check", {"accept", "supplement", "refuse"}),
+    ("application.check", "materials", {"accept", "resubmit"}),
+    ("application.check", "resubmit", {"resubmit"}),
+    ("application.review", "review", {"approve", "reject", "back_to_supplement"}),
+    ("application.check", "issue_result", {"issue_result"}),
+    ("application.disburse", "disburse", {"disburse"}),
+]
+
+
+def application_actions_for(user, application):
+    """The UI actions (edit, check, materials, resubmit, review, issue_result, disburse) `user` may take
+    on `application` in its current state."""
+    from .workflow import application_actions
+
+    allowed = {a.value for a in application_actions(application.state, approved=application.outcome == "approved")}
+    return {
+        name for permission, name, actions in APPLICATION_ACTION_PERMISSIONS
+        if allowed & actions and can(user, permission, application)
     }

@@ -212,3 +212,54 @@ def make_appeal(db, make_user, make_enterprise, make_category):
         db.session.commit()
         return appeal
     return make
+
+
+@pytest.fixture
+def make_policy(db, make_unit):
+    """make_policy(title=..., department=<Unit>, items=["申报表", ("审计报告", False, "pdf")], opens=-10, closes=30
+    (days from today; None for no bound), max_amount="500000.00", review_days=20) → a committed Policy.
+    An item given as a name is required and accepts pdf, jpg and png."""
+    import datetime
+    from decimal import Decimal
+
+    from gaoxin.models import Policy, PolicyItem
+    from gaoxin.services.calendar import today
+
+    def make(title=None, department=None, items=("申报表", "营业执照"), opens=-10, closes=30, max_amount="500000.00",
+             review_days=20, level="district", active=True, code=None):
+        n = next(_counter)
+        on = today()
+        policy = Policy(
+            code=code or f"GX-{n:04d}", title=title or f"测试政策{n}", level=level,
+            department=department or make_unit(UnitKind.department), max_amount=Decimal(max_amount),
+            review_days=review_days, active=active,
+            opens_on=None if opens is None else on + datetime.timedelta(days=opens),
+            closes_on=None if closes is None else on + datetime.timedelta(days=closes),
+        )
+        for position, entry in enumerate(items):
+            name, required, formats = (entry, True, "pdf,jpg,png") if isinstance(entry, str) else entry
+            policy.items.append(PolicyItem(name=name, required=required, formats=formats, position=position))
+        db.session.add(policy)
+        db.session.commit()
+        return policy
+    return make
+
+
+@pytest.fixture
+def make_application(db, make_user, make_enterprise, make_policy):
+    """make_application(policy=None, intake=<User>, enterprise=None, declared="100000.00", submit=True, paper=True)
+    → an Application saved (and submitted) through the real service, every item's paper copy received."""
+    from decimal import Decimal
+
+    from gaoxin.services import applications as service
+
+    def make(policy=None, intake=None, enterprise=None, declared="100000.00", submit=True, paper=True):
+        policy = policy or make_policy()
+        materials = {item.id: ((), paper) for item in policy.items}
+        application, _ = service.save(
+            intake or make_user(Role.window), enterprise=enterprise or make_enterprise(), policy=policy,
+            declared_amount=Decimal(declared), materials=materials, submit=submit,
+        )
+        db.session.commit()
+        return application
+    return make

@@ -145,6 +145,8 @@ Index("ix_applications_unit_created", Application.intake_unit_id, Application.cr
 Index("ix_applications_enterprise_created", Application.enterprise_id, Application.created_at)
 Index("ix_applications_policy_state", Application.policy_id, Application.state)
 Index("ix_applications_created", Application.created_at)
+#: A department's list of all its applications, newest first (GET /applications for handler and dept_lead).
+Index("ix_applications_dept_created", Application.department_id, Application.created_at)
 
 
 class ApplicationItem(db.Model):
