@@ -84,10 +84,10 @@ def test_a_contact_of_another_enterprise_cannot_be_revealed_through_this_one(cli
     assert response.status_code == 404
 
 
-def test_the_page_has_placeholder_sections_for_appeals_and_applications(client, login_as, maipu):
+def test_the_page_has_sections_for_appeals_and_applications(client, login_as, maipu):
     login_as(Role.clerk)
-    page = text_of(client.get(f"/enterprises/{maipu.id}"))
-    assert "诉求 暂无记录" in page and "政策申报 暂无记录" in page
+    body = client.get(f"/enterprises/{maipu.id}").get_data(as_text=True)
+    assert '<h2 id="appeals-heading">诉求</h2>' in body and '<h2 id="applications-heading">政策申报</h2>' in body
 
 
 def test_a_missing_enterprise_is_404_and_the_auditor_gets_403(client, login_as, maipu):
@@ -232,3 +232,14 @@ def test_the_leader_may_read_but_not_edit(client, login_as, maipu):
     login_as(Role.leader)
     assert "修改企业信息" not in text_of(client.get(f"/enterprises/{maipu.id}"))
     assert client.get(f"/enterprises/{maipu.id}/edit").status_code == 403
+
+
+def test_enterprise_file_lists_its_policy_applications(client, login_as, make_application, make_enterprise, make_user):
+    from gaoxin.models import Role
+
+    enterprise = make_enterprise(name="成都硅宝科技股份有限公司")
+    window = make_user(Role.window)
+    application = make_application(intake=window, enterprise=enterprise, declared="120000.50")
+    login_as(window)
+    page = text_of(client.get(f"/enterprises/{enterprise.id}"))
+    assert application.receipt_no in page and application.policy.title in page and "¥120,000.50" in page

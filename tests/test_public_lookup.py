@@ -177,3 +177,29 @@ def test_each_worker_counts_alone_on_memory_storage(app):
     first = json.loads(_run(WORKER, database, "memory://", "m", "6"))
     second = json.loads(_run(WORKER, database, "memory://", "m", "6"))
     assert first == second == [200] * 6
+
+
+def test_a_policy_application_is_found_by_its_sb_receipt_and_shows_the_result(client, db, make_application, make_user,
+                                                                              make_unit):
+    from decimal import Decimal
+
+    from gaoxin.models import UnitKind
+    from gaoxin.services import applications as applications_service
+    from gaoxin.services.calendar import today
+
+    window = make_user(Role.window, name="窗口内部人员甲")
+    application = make_application(intake=window)
+    items = {i.item_id: ("ok", "") for i in application.items}
+    applications_service.check(application, window, decision="accept", marks=items, expected_version=application.version)
+    handler = make_user(Role.handler, unit=application.department)
+    applications_service.approve(application, handler, amount=Decimal("80000.00"))
+    applications_service.issue_result(application, window)
+    payer = make_user(Role.handler, unit=make_unit(UnitKind.department, is_paying_unit=True))
+    applications_service.disburse(application, payer, amount=Decimal("80000.00"), on=today())
+    db.session.commit()
+    tail = application.enterprise.credit_code[-6:]
+    page = text_of(_lookup(client, application.receipt_no, tail))
+    assert application.policy.title in page and "已拨付" in page and "¥80,000.00" in page
+    assert "窗口内部人员甲" not in page
+    wrong = _lookup(client, application.receipt_no, "000000" if tail != "000000" else "111111")
+    assert "未查询到" in text_of(wrong)

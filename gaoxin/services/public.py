@@ -9,9 +9,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Appeal, Enterprise, Event
+from ..models import Appeal, Application, Enterprise, Event
 from ..registry_text import mask_mobile
-from ..workflow import AppealState
+from ..workflow import AppealState, ApplicationState
+from .money import format_money
 
 
 @dataclass(frozen=True)
@@ -120,5 +121,63 @@ def _find_appeal(receipt_no, code_tail):
     )
 
 
-#: Receipt-number prefix → the finder for that kind of case. SQ = appeal (诉求); policy applications add theirs.
-FINDERS = {"SQ": _find_appeal}
+def _application_expected_text(application):
+    state = ApplicationState(application.state)
+    if state is ApplicationState.accepted and application.review_due_on:
+        return _date(application.review_due_on)
+    return {
+        ApplicationState.submitted: "待窗口形式审查",
+        ApplicationState.awaiting_supplement: "待补正材料",
+        ApplicationState.refused: "不予受理",
+        ApplicationState.approved: "审核已完成，待窗口出件",
+        ApplicationState.rejected: "审核已完成，待窗口出件",
+        ApplicationState.result_issued: "已出件",
+        ApplicationState.disbursed: "已拨付",
+    }.get(state, "")
+
+
+def _application_result(application):
+    """The outcome the enterprise may read once the window has handed the result out."""
+    if application.state not in (ApplicationState.result_issued.value, ApplicationState.disbursed.value):
+        if application.state == ApplicationState.refused.value:
+            return "不予受理", application.decision_reason or ""
+        return "", ""
+    if application.outcome == "approved":
+        text = f"核定金额 {format_money(application.approved_amount)}"
+        if application.disbursed_amount is not None:
+            text += f"；已于 {_date(application.disbursed_on)} 拨付 {format_money(application.disbursed_amount)}"
+        return "审核通过", text + "。"
+    return "审核不通过", application.decision_reason or ""
+
+
+def _find_application(receipt_no, code_tail):
+    application = db.session.scalar(
+        select(Application).join(Application.enterprise).where(
+            Application.receipt_no == receipt_no,
+            Enterprise.credit_code.endswith(code_tail, autoescape=True),
+        )
+    )
+    if application is None:
+        return None
+    result_title, result_text = _application_result(application)
+    mobile = application.contact.mobile if application.contact is not None else None
+    done = application.state in (ApplicationState.result_issued.value, ApplicationState.disbursed.value)
+    return PublicCase(
+        kind_title="政策兑现申报",
+        receipt_no=application.receipt_no,
+        subject_label="申报政策",
+        subject=application.policy.title,
+        status_title=application.state_title,
+        status_class="status-ok" if done else ("" if application.state == "refused" else "status-warn"),
+        enterprise_name=application.enterprise.name,
+        registered_at=application.submitted_at or application.created_at,
+        expected_text=_application_expected_text(application),
+        result_title=result_title,
+        result_text=result_text,
+        contact_mobile=mask_mobile(mobile) if mobile else "",
+        timeline=public_timeline(Event.application_id == application.id),
+    )
+
+
+#: Receipt-number prefix → the finder for that kind of case: SQ = appeal (诉求), SB = policy application (申报).
+FINDERS = {"SQ": _find_appeal, "SB": _find_application}

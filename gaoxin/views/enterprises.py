@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms.enterprises import EditEnterpriseForm, ImportForm, NewEnterpriseForm, building_choices
 from ..htmx import is_fragment_request, render
 from ..models import Building, Contact, Enterprise, ImportJob
-from ..permissions import get_visible_or_404, require, visible_appeals, visible_enterprises
+from ..permissions import get_visible_or_404, require, visible_appeals, visible_applications, visible_enterprises
 from ..services import enterprises as registry
 from ..services import imports
 from ..services.audit import client_ip, record
@@ -98,14 +98,19 @@ def show(enterprise_id):
 
 
 def case_sections(enterprise, limit=20):
-    """The enterprise's latest appeals (and applications) that the user may see, for its file."""
-    from ..models import Appeal
+    """The enterprise's latest appeals and policy applications that the user may see, for its file."""
+    from ..models import Appeal, Application
 
     appeals = list(db.session.scalars(
         visible_appeals(current_user).where(Appeal.enterprise_id == enterprise.id)
         .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit + 1)
     ))
-    return {"appeals": appeals[:limit], "more_appeals": len(appeals) > limit}
+    applications = list(db.session.scalars(
+        visible_applications(current_user).where(Application.enterprise_id == enterprise.id)
+        .order_by(Application.created_at.desc(), Application.id.desc()).limit(limit + 1)
+    ))
+    return {"appeals": appeals[:limit], "more_appeals": len(appeals) > limit,
+            "applications": applications[:limit], "more_applications": len(applications) > limit}
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/reveal")
