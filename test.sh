@@ -6,9 +6,16 @@ scripts/setup-venv
 PY=.venv/bin/python
 export PYTHONDONTWRITEBYTECODE=1
 
-if [ "${CI:-}" = "true" ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing Debian's chromium and fonts-noto-cjk for the browser tests"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+# Browser tests need Debian's Chromium, CJK fonts and pdftotext (printed notices); CI installs what is missing.
+missing=""
+for pkg in chromium fonts-noto-cjk poppler-utils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+if [ -n "$missing" ] && [ "${CI:-}" = "true" ]; then
+  echo "== installing$missing for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+elif [ -n "$missing" ]; then
+  echo "== missing Debian packages:$missing (apt-get install$missing); browser tests that need them will skip"
 fi
 
 echo "== tests on SQLite (with browser tests)"
