@@ -2,7 +2,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, request, url_for
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config

@@ -5,7 +5,7 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from .extensions import db, login_manager
-from .models import UserSession, utcnow
+from .models import utcnow
 from .models.org import load_session
 
 #: Endpoints a user who must change the initial password may still reach.

@@ -1,26 +1,23 @@
 """Appeals (诉求): intake at any counter, the appeal page with its actions and timeline, receipts, files."""
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..forms import appeals as forms
 from ..htmx import render
 from ..models import (
-    Appeal, AppealCategory, Event, Attachment, Contact, Enterprise, Extension, Salon, Unit, UnitKind, User,
+    Appeal, AppealCategory, Enterprise, Event, Extension, Salon, Unit, UnitKind, User,
 )
 from ..models.appeal import Channel
 from ..permissions import appeal_actions_for, can, get_visible_or_404, require, visible_appeals, visible_enterprises
-from ..registry_text import CreditCodeError, normalize_credit_code, validate_mobile
 from ..services import appeals as service
 from ..services import files
 from ..services.calendar import today, working_calendar
-from ..services.enterprises import search as search_enterprises
-from ..services.enterprises import upsert_rows
 from ..workflow import WorkflowError
+from .cases import commit_once_more_if_stale, resolve_contact, resolve_enterprise, send_attachment
 
 bp = Blueprint("appeals", __name__, url_prefix="/appeals")
 
@@ -89,79 +86,6 @@ def _intake_choices(form, enterprise):
     ]
 
 
-def _resolve_enterprise(form):
-    """Find or register the enterprise the form names; returns (enterprise, candidates)."""
-    if form.enterprise_id.data:
-        enterprise = db.session.scalar(visible_enterprises(current_user).where(Enterprise.id == form.enterprise_id.data))
-        if enterprise:
-            return enterprise, []
-    if form.new_credit_code.data or form.new_enterprise_name.data:
-        return _register_enterprise(form), []
-    query = (form.enterprise_query.data or "").strip()
-    if not query:
-        form.enterprise_query.errors.append("请选择企业，或在下方登记新企业。")
-        return None, []
-    candidates = search_enterprises(query, limit=10)
-    exact = [e for e in candidates if e.name == query or e.credit_code == query.upper()]
-    if len(exact) == 1 or len(candidates) == 1:
-        return (exact or candidates)[0], []
-    if not candidates:
-        form.enterprise_query.errors.append("档案中没有找到该企业，请核对，或在下方登记新企业。")
-    else:
-        form.enterprise_query.errors.append("找到多家企业，请在下面选择一家。")
-    return None, candidates
-
-
-def _register_enterprise(form):
-    """Register an enterprise on the spot from its name and a valid credit code."""
-    if not can(current_user, "enterprise.create"):
-        form.new_enterprise_name.errors.append("您无权登记新企业。")
-        return None
-    name = (form.new_enterprise_name.data or "").strip()
-    if not name:
-        form.new_enterprise_name.errors.append("请填写企业名称。")
-    try:
-        code = normalize_credit_code(form.new_credit_code.data or "")
-    except CreditCodeError as exc:
-        form.new_credit_code.errors.append(str(exc))
-        return None
-    existing = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-    if existing is not None:
-        return existing
-    if not name:
-        return None
-    upsert_rows([{"credit_code": code, "name": name}])
-    enterprise = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-    from ..services.audit import record as audit
-
-    audit("enterprise_created", enterprise, detail="诉求登记时登记")
-    return enterprise
-
-
-def _resolve_contact(form, enterprise):
-    if form.contact_id.data:
-        contact = next((c for c in enterprise.contacts if c.id == form.contact_id.data), None)
-        if contact is None:
-            form.contact_id.errors.append("请选择该企业的联系人。")
-        return contact
-    name = (form.contact_name.data or "").strip()
-    if not name and not form.contact_mobile.data:
-        return None
-    if not name:
-        form.contact_name.errors.append("请填写联系人姓名。")
-        return None
-    mobile = None
-    if form.contact_mobile.data:
-        try:
-            mobile = validate_mobile(form.contact_mobile.data)
-        except ValueError as exc:
-            form.contact_mobile.errors.append(str(exc))
-            return None
-    contact = Contact(enterprise_id=enterprise.id, name=name, mobile=mobile)
-    db.session.add(contact)
-    return contact
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -200,7 +124,7 @@ def new():
             # Committed before anything else in the form is decided: they survive a failed validation.
             db.session.commit()
         if valid:
-            enterprise, candidates = _resolve_enterprise(form)
+            enterprise, candidates = resolve_enterprise(form, audit_detail="诉求登记时登记")
             category = db.session.get(AppealCategory, form.category_id.data) if form.category_id.data else None
             if category is None or not category.active:
                 form.category_id.errors.append("请选择有效的诉求类别。")
@@ -209,7 +133,7 @@ def new():
             salon = db.session.get(Salon, form.salon_id.data) if form.salon_id.data else None
             if form.channel.data == Channel.salon.value and salon is None:
                 form.salon_id.errors.append("沙龙渠道须选择所属沙龙。")
-            contact = _resolve_contact(form, enterprise) if enterprise else None
+            contact = resolve_contact(form, enterprise) if enterprise else None
             if enterprise and not _has_errors(form):
                 appeal, _ = service.record(
                     current_user, enterprise=enterprise, category=category, channel=form.channel.data,
@@ -337,18 +261,7 @@ def receipt(appeal_id):
 def download(appeal_id, attachment_id):
     """An attachment of an appeal the user may see, after verifying its SHA-256."""
     appeal = load_appeal(appeal_id)
-    attachment = db.session.scalar(select(Attachment).where(
-        Attachment.id == attachment_id, Attachment.owner_type == "appeal", Attachment.owner_id == appeal.id))
-    if attachment is None:
-        abort(404)
-    try:
-        path = files.open_verified(attachment)
-    except (files.FileRefused, FileNotFoundError):
-        abort(500)
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["X-Content-SHA256"] = attachment.sha256
-    return response
+    return send_attachment("appeal", appeal.id, attachment_id)
 
 
 def _act(appeal, form_name, form, permission, operation, message):
@@ -358,7 +271,7 @@ def _act(appeal, form_name, form, permission, operation, message):
     status, error = 422, None
     if form.validate_on_submit():
         try:
-            _run_once_more_if_stale(operation, form)
+            commit_once_more_if_stale(operation, form, service.STALE)
         except WorkflowError as exc:
             db.session.rollback()
             status, error = 409, str(exc)
@@ -377,22 +290,6 @@ def _act(appeal, form_name, form, permission, operation, message):
             abort(404)
     return render("appeals/show.html", block="panel", status=status,
                   **_detail_context(appeal, error=error, open_form=form_name, bound={form_name: form}))
-
-
-def _run_once_more_if_stale(operation, form):
-    """Run and commit; if someone else committed first, run again on their version so that the user
-    is told why (the service then refuses with the reason, e.g. who signed), or told it is stale."""
-    try:
-        operation(form)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        try:
-            operation(form)
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            raise WorkflowError(service.STALE) from None
 
 
 def _unit_or_none(unit_id, department_only=True):

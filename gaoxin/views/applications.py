@@ -2,7 +2,7 @@
 the department's review list, the paying unit's disbursement list, printable notices, files."""
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
@@ -11,14 +11,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..forms import applications as forms
 from ..htmx import is_fragment_request, render
-from ..models import Application, Attachment, Enterprise, ItemCheck, Policy, User
+from ..models import Application, Enterprise, ItemCheck, Policy, User
 from ..permissions import application_actions_for, can, get_visible_or_404, require, visible_applications
 from ..permissions import visible_enterprises
 from ..services import applications as service
 from ..services import files
 from ..services.calendar import today, working_calendar
 from ..workflow import ApplicationState, WorkflowError
-from .appeals import _resolve_contact, _resolve_enterprise
+from .cases import commit_once_more_if_stale, resolve_contact, resolve_enterprise, send_attachment
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
@@ -258,11 +258,11 @@ def _intake(application=None):
         if intent != "refresh":
             status = 422
             form.validate()
-            enterprise, candidates = _resolve_enterprise(form)
+            enterprise, candidates = resolve_enterprise(form, audit_detail="政策申报登记时登记")
             _check_policy_and_amount(form, policy)
         # Uploaded files and a newly registered enterprise are kept, whatever happens to the rest.
         db.session.commit()
-        contact = _resolve_contact(form, enterprise) if intent != "refresh" and enterprise is not None else None
+        contact = resolve_contact(form, enterprise) if intent != "refresh" and enterprise is not None else None
         if intent != "refresh" and enterprise is not None and not _has_errors(form) and not item_errors:
             try:
                 saved, _ = service.save(
@@ -434,18 +434,7 @@ def show(application_id):
 def download(application_id, attachment_id):
     """A file of an application the user may see, after verifying its SHA-256."""
     application = load_application(application_id)
-    attachment = db.session.scalar(select(Attachment).where(
-        Attachment.id == attachment_id, Attachment.owner_type == "application", Attachment.owner_id == application.id))
-    if attachment is None:
-        abort(404)
-    try:
-        path = files.open_verified(attachment)
-    except (files.FileRefused, FileNotFoundError):
-        abort(500)
-    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["X-Content-SHA256"] = attachment.sha256
-    return response
+    return send_attachment("application", application.id, attachment_id)
 
 
 @bp.get("/<int:application_id>/notice/<kind>")
@@ -475,22 +464,6 @@ def notice(application_id, kind):
 # --------------------------------------------------------------------------- actions
 
 
-def _commit_once_more_if_stale(operation, form):
-    """Run and commit; if someone else committed first, run again on their version so that the user is told
-    why (the service refuses with the workflow's reason), or told that the page is stale."""
-    try:
-        operation(form)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        try:
-            operation(form)
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            raise WorkflowError(service.STALE) from None
-
-
 def _act(application, form_name, form, permission, operation, message, **extra):
     """Run one action: check permission, validate, call the service, commit once; PRG, or the panel for htmx."""
     if not can(current_user, permission, application):
@@ -498,7 +471,7 @@ def _act(application, form_name, form, permission, operation, message, **extra):
     status, error, item_errors = 422, None, {}
     if form.validate_on_submit():
         try:
-            _commit_once_more_if_stale(operation, form)
+            commit_once_more_if_stale(operation, form, service.STALE)
         except WorkflowError as exc:
             db.session.rollback()
             status, error = 409, str(exc)
