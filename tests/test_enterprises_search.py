@@ -154,3 +154,15 @@ def test_the_security_admin_and_auditor_cannot_see_the_registry(client, login_as
 def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/enterprises?q=迈普")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_stored_name_key_skips_opencc_only_where_it_would_change_nothing():
+    from opencc import OpenCC
+
+    from gaoxin.demo_data import enterprise_rows
+    from gaoxin.registry_text import search_key
+    from gaoxin.services.enterprises import derived_fields
+
+    names = [r["name"] for r in enterprise_rows(300)]
+    names += [OpenCC("s2t").convert(n) for n in names[:100]] + ["成都乾隆一目瞭然科技有限公司", "ＡＢＣ 邁普 Co.", ""]
+    assert [derived_fields(n)["name_key"] for n in names] == [search_key(n) for n in names]

@@ -34,8 +34,9 @@ COLUMNS = {
 REQUIRED = ("name", "credit_code")
 #: Longest value each field takes (the column widths of the enterprises and contacts tables).
 MAX_LENGTHS = {"name": 100, "legal_rep": 40, "address": 200, "contact_name": 40}
-#: Rows upserted and committed together; progress moves this many rows at a time.
-BATCH_SIZE = 5000
+#: Rows upserted and committed together; progress moves this many rows at a time. Larger batches write
+#: the gram index fewer times (10,000 wrote half the WAL of 5,000 at 220,000 rows).
+BATCH_SIZE = 10000
 #: A running job whose row was not touched for this long has lost its process.
 STALL_AFTER = timedelta(minutes=10)
 NOT_A_TABLE = "文件不是有效的CSV或XLSX表格"
