@@ -143,7 +143,9 @@ Index("ix_applications_dept_state_due", Application.department_id, Application.s
 Index("ix_applications_state_created", Application.state, Application.created_at)
 Index("ix_applications_unit_created", Application.intake_unit_id, Application.created_at)
 Index("ix_applications_enterprise_created", Application.enterprise_id, Application.created_at)
-Index("ix_applications_policy_state", Application.policy_id, Application.state)
+#: Covers the policy page's figures (counts by state, approved and disbursed totals): an index-only scan.
+Index("ix_applications_policy_figures", Application.policy_id, Application.state, Application.outcome,
+      Application.approved_amount, Application.disbursed_amount)
 Index("ix_applications_created", Application.created_at)
 #: A department's list of all its applications, newest first (GET /applications for handler and dept_lead).
 Index("ix_applications_dept_created", Application.department_id, Application.created_at)

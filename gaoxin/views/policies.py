@@ -3,6 +3,7 @@ policies and their material checklists (sysadmin, or the responsible department'
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 from wtforms import SelectChoice
 
 from ..extensions import db
@@ -53,8 +54,9 @@ def index():
         "department": request.args.get("department", type=int) or "",
         "open": "1" if request.args.get("open") else "",
     }
+    # The catalogue shows no checklist: skip loading the items (Policy.items is selectin by default).
     query = service.filter_catalogue(
-        visible_policies(current_user), q=filters["q"], level=filters["level"], department_id=filters["department"],
+        visible_policies(current_user).options(lazyload(Policy.items)), q=filters["q"], level=filters["level"], department_id=filters["department"],
         open_date=on if filters["open"] else None,
     )
     page = max(request.args.get("page", 1, type=int), 1)
