@@ -1,7 +1,9 @@
 """Server time of the application lists and the policy pages on the 200,000-application database.
 
-    .venv/bin/python bench/gen_applications.py --db sqlite && .venv/bin/python bench/bench_applications.py --db sqlite
-    .venv/bin/python bench/gen_applications.py --db postgresql && .venv/bin/python bench/bench_applications.py --db postgresql
+    .venv/bin/python bench/gen_applications.py --db sqlite       # once: bench/out/applications.sqlite
+    .venv/bin/python bench/bench_applications.py --db sqlite
+    .venv/bin/python bench/gen_applications.py --db postgresql   # once: gaoxin_bench_applications
+    .venv/bin/python bench/bench_applications.py --db postgresql
 
 Each page is requested through the Flask test client as the user who works it, ~200 times after a
 warm-up; the time is taken around the client's get (routing, permission checks, queries, template).

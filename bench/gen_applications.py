@@ -196,7 +196,8 @@ class Generator:
         else:
             row["decision_reason"] = "经审查，研发投入未达到政策规定的增长比例。"
         if state in ("result_issued", "disbursed"):
-            row.update(result_issued_at=min(row["reviewed_at"] + timedelta(days=rng.randint(1, 5)), self.now), version=5)
+            issued = row["reviewed_at"] + timedelta(days=rng.randint(1, 5))
+            row.update(result_issued_at=min(issued, self.now), version=5)
         if state == "disbursed":
             row.update(disbursed_amount=row["approved_amount"], version=6,
                        disbursed_on=min((row["result_issued_at"] + timedelta(days=rng.randint(5, 40))).date(), self.on))

@@ -69,6 +69,7 @@ def test_demo_policies_cover_the_levels_and_an_open_a_closed_and_a_coming_period
     policies = db.session.scalars(db.select(Policy)).all()
     on = today()
     assert {p.level for p in policies} == {"district", "city", "province"}
+    assert all(f"-{on.year}-" in p.code for p in policies)
     assert all(3 <= len(p.items) <= 6 and 15 <= p.review_days <= 30 for p in policies)
     statuses = [period_status(p, on) for p in policies]
     assert statuses.count(PeriodStatus.closed) == 1 and statuses.count(PeriodStatus.not_yet) == 1

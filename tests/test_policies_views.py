@@ -427,7 +427,8 @@ def test_manager_adds_edits_reorders_and_removes_checklist_items(client, login_a
     ({"formats": ["exe"]}, "文件格式只能从列表中选择"),
     ({"name": ""}, "请填写材料名称"),
 ])
-def test_a_bad_checklist_item_is_refused_and_keeps_what_was_typed(client, login_as, make_policy, db, overrides, message):
+def test_a_bad_checklist_item_is_refused_and_keeps_what_was_typed(client, login_as, make_policy, db, overrides,
+                                                                  message):
     policy = make_policy()
     login_as(Role.sysadmin)
     response = client.post(f"/policies/{policy.id}/items", data=item_data("new", 1, note="保留的说明", **overrides))

@@ -56,8 +56,8 @@ def index():
     }
     # The catalogue shows no checklist: skip loading the items (Policy.items is selectin by default).
     query = service.filter_catalogue(
-        visible_policies(current_user).options(lazyload(Policy.items)), q=filters["q"], level=filters["level"], department_id=filters["department"],
-        open_date=on if filters["open"] else None,
+        visible_policies(current_user).options(lazyload(Policy.items)), q=filters["q"], level=filters["level"],
+        department_id=filters["department"], open_date=on if filters["open"] else None,
     )
     page = max(request.args.get("page", 1, type=int), 1)
     rows = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
