@@ -11,7 +11,7 @@ import csv
 import io
 import time
 
-from common import OUT, make_app, postgres_url, sqlite_url
+from registry_db import OUT, make_app, postgres_url, sqlite_url
 
 HEADER = ["企业名称", "统一社会信用代码", "法定代表人", "住所", "行业门类", "企业规模", "联系人", "联系电话"]
 SIZE_TITLES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
@@ -70,7 +70,7 @@ def main():
     from gaoxin.models import ImportJob
     from gaoxin.services import imports
 
-    from common import ensure_user
+    from registry_db import ensure_user
 
     with app.app_context():
         db.create_all()

@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: a Flask app on a bench database, and creating the PostgreSQL bench database."""
+"""Shared by the registry benchmarks: the app on a bench database, the PostgreSQL bench database, percentiles."""
 import sys
 from pathlib import Path
 
