@@ -1,57 +1,11 @@
 """Admin forms: units, users, roles and the list filters, with Chinese messages for bad choices."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import BooleanField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..models import Role, UnitKind
-
-
-class _ChineseInvalid:
-    """Replace WTForms' English 'Not a valid choice' / coercion messages with `invalid_message`."""
-
-    invalid_message = "所选项无效，请重新选择。"
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(self.invalid_message) from exc
-
-    def pre_validate(self, form):
-        try:
-            super().pre_validate(form)
-        except ValidationError as exc:
-            raise ValidationError(self.invalid_message) from exc
-
-
-class ChoiceField(_ChineseInvalid, SelectField):
-    """A select whose invalid value gets a Chinese message."""
-
-
-class CheckboxesField(_ChineseInvalid, SelectMultipleField):
-    """A group of checkboxes (one per choice) whose invalid value gets a Chinese message."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class ChineseDateField(_ChineseInvalid, DateField):
-    """A date input (YYYY-MM-DD) whose unreadable value gets a Chinese message."""
-
-    invalid_message = "日期格式应为“年-月-日”，如 2026-03-01。"
-
-
-def select_choices(pairs):
-    """(value, label) pairs as WTForms SelectChoice objects (tuples are deprecated in WTForms 3.3)."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def optional_int(value):
-    """Coerce a select's value to int, with '' (all / none chosen) as None."""
-    if value in ("", None):
-        return None
-    return int(value)
+from .fields import CheckboxesField, ChoiceField, select_choices
+from .fields import int_or_none as optional_int
 
 
 class UnitForm(FlaskForm):

@@ -5,13 +5,8 @@ from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectFiel
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models.appeal import CONTENT_MAX, Channel, ReplyOutcome, Satisfaction
-
-
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
+from .fields import VersionedForm
+from .fields import int_or_none as _int_or_none
 
 
 class IntakeForm(FlaskForm):
@@ -39,12 +34,6 @@ class SalonQuickForm(FlaskForm):
     theme = StringField("沙龙主题", validators=[DataRequired("请填写沙龙主题。"), Length(max=100)])
     held_on = DateField("举办日期", validators=[InputRequired("请填写举办日期。")])
     venue = StringField("地点", validators=[Optional(), Length(max=100)])
-
-
-class VersionedForm(FlaskForm):
-    """Every action carries the version the user saw, so a stale page cannot overwrite newer work."""
-
-    version = HiddenField(filters=[_int_or_none])
 
 
 class SignForm(VersionedForm):

@@ -5,7 +5,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from ..services.money import parse_amount
 from .appeals import IntakeForm as AppealIntakeForm
-from .appeals import VersionedForm, _int_or_none
+from .fields import VersionedForm
+from .fields import int_or_none as _int_or_none
 
 
 class Amount:

@@ -4,7 +4,7 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..models.audit import AUDIT_ACTION_LABELS, AUDIT_OBJECT_LABELS, AUDIT_RESULT_LABELS
-from .admin import ChineseDateField, ChoiceField, select_choices
+from .fields import ChineseDateField, ChoiceField, select_choices
 
 
 def _all(labels):

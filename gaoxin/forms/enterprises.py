@@ -8,23 +8,11 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..demo_data import INDUSTRY_SECTIONS
 from ..models import EnterpriseSize
 from ..registry_text import CreditCodeError, normalize_credit_code, validate_mobile
+from .fields import int_or_none as _int_or_none
+from .fields import strip_or_none as _strip
 
 #: Field lengths, as the columns allow them.
 NAME_MAX, LEGAL_REP_MAX, ADDRESS_MAX, CONTACT_NAME_MAX = 100, 40, 200, 40
-
-
-def _int_or_none(value):
-    """'' and junk become None, digits an int: the select's 'none' choice and the hidden version."""
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _strip(value):
-    """Trim what was typed; an empty field is None."""
-    value = value.strip() if isinstance(value, str) else value
-    return value or None
 
 
 def industry_choices():

@@ -4,30 +4,21 @@ import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField,
-    TextAreaField,
+    BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import PolicyLevel
 from ..services.files import ACCEPTED
 from ..services.money import AmountError, parse_amount
+from .fields import CheckboxesField as FormatsField
+from .fields import ChineseDateField as DayField
+from .fields import ChineseIntegerField as WorkingDaysField
+from .fields import int_or_none as _int_or_none
+from .fields import strip_or_none as _strip
 
 CODE_MAX, TITLE_MAX, DESCRIPTION_MAX, ITEM_NAME_MAX, ITEM_NOTE_MAX = 30, 200, 5000, 100, 300
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9._\-]*")
-
-
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _strip(value):
-    value = value.strip() if isinstance(value, str) else value
-    return value or None
 
 
 def _code(value):
@@ -37,31 +28,6 @@ def _code(value):
     return unicodedata.normalize("NFKC", value).strip().replace(" ", "").upper() or None
 
 
-class _ChineseCoercion:
-    """Swap WTForms' English 'Not a valid …' message for `invalid_message`."""
-
-    invalid_message = "填写的内容无法识别。"
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(self.invalid_message) from exc
-
-
-class DayField(_ChineseCoercion, DateField):
-    invalid_message = "日期格式应为“年-月-日”，如 2026-03-01。"
-
-
-class WorkingDaysField(_ChineseCoercion, IntegerField):
-    invalid_message = "请填写整数，如 20。"
-
-
-class FormatsField(SelectMultipleField):
-    """Accepted file formats as a group of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class PolicyForm(FlaskForm):
@@ -79,7 +45,7 @@ class PolicyForm(FlaskForm):
     max_amount = StringField("最高金额（元）", description="如 500000 或 500,000.00", validators=[
         DataRequired("请填写最高金额。"),
     ])
-    review_days = WorkingDaysField("审查时限（工作日）", default=20, validators=[
+    review_days = WorkingDaysField("审查时限（工作日）", default=20, invalid_message="请填写整数，如 20。", validators=[
         InputRequired("请填写审查时限。"), NumberRange(1, 90, "审查时限应为1至90个工作日。"),
     ])
     description = TextAreaField("政策说明", filters=[_strip], validators=[
@@ -133,7 +99,7 @@ class ItemForm(FlaskForm):
     ])
     required = BooleanField("必须提交", default=True)
     formats = FormatsField("接受的文件格式", choices=[SelectChoice(key, label) for key, (_, label) in ACCEPTED.items()],
-                           default=list(ACCEPTED), invalid_choice_message="文件格式只能从列表中选择。")
+                           default=list(ACCEPTED), invalid_message="文件格式只能从列表中选择。")
     note = StringField("给申报企业的说明", filters=[_strip], validators=[
         Optional(), Length(max=ITEM_NOTE_MAX, message=f"说明不能超过{ITEM_NOTE_MAX}个字。"),
     ])

@@ -1,38 +1,16 @@
 """Settings forms: appeal categories (routing rules), working-day overrides and the deadline calculator."""
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, IntegerField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
+    BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models.appeal import DEFAULT_HANDLING_DAYS
+from .fields import ChineseDateField, ChineseIntegerField
+from .fields import int_or_none as _int_or_none
 
 INVALID_CHOICE = "所选部门无效，请重新选择。"
-
-
-def _int_or_none(value):
-    return None if value in (None, "", "None") else int(value)
-
-
-class _ChineseInvalid:
-    """Replace WTForms' English message for an unreadable value with `invalid_message`."""
-
-    invalid_message = "输入的内容无法识别。"
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(self.invalid_message) from exc
-
-
-class ChineseDateField(_ChineseInvalid, DateField):
-    invalid_message = "日期格式应为“年-月-日”，如 2027-01-01。"
-
-
-class ChineseIntegerField(_ChineseInvalid, IntegerField):
-    invalid_message = "请输入整数。"
 
 
 class CategoryForm(FlaskForm):

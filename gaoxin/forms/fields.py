@@ -1,0 +1,76 @@
+"""Fields and filters every form shares: Chinese messages for unreadable values, '' as None, the version field."""
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+def int_or_none(value):
+    """A select's or hidden field's value as int; '', None and garbage as None."""
+    try:
+        return int(value) if value not in (None, "", "None") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def strip_or_none(value):
+    """Trim text; empty text becomes None."""
+    value = value.strip() if isinstance(value, str) else value
+    return value or None
+
+
+def select_choices(pairs):
+    """(value, label) pairs as SelectChoice objects (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class ChineseInvalid:
+    """Replace WTForms' English 'Not a valid …' messages with `invalid_message`."""
+
+    invalid_message = "所选项无效，请重新选择。"
+
+    def __init__(self, *args, invalid_message=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invalid_message:
+            self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(self.invalid_message) from exc
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError(self.invalid_message) from exc
+
+
+class ChoiceField(ChineseInvalid, SelectField):
+    """A select whose invalid value gets a Chinese message."""
+
+
+class CheckboxesField(ChineseInvalid, SelectMultipleField):
+    """A group of checkboxes (one per choice) whose invalid value gets a Chinese message."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ChineseDateField(ChineseInvalid, DateField):
+    """A date input (YYYY-MM-DD) whose unreadable value gets a Chinese message."""
+
+    invalid_message = "日期格式应为“年-月-日”，如 2026-03-01。"
+
+
+class ChineseIntegerField(ChineseInvalid, IntegerField):
+    """An integer input whose unreadable value gets a Chinese message."""
+
+    invalid_message = "请输入整数。"
+
+
+class VersionedForm(FlaskForm):
+    """An action that carries the version the user saw, so a stale page cannot overwrite newer work."""
+
+    version = HiddenField(filters=[int_or_none])
