@@ -5,6 +5,8 @@ from flask_login import current_user
 
 from .permissions import can
 from .registry_text import mask_mobile
+from .services.files import formats_title
+from .services.money import format_money
 
 #: China Standard Time; staff read every timestamp in it.
 CST = timezone(timedelta(hours=8))
@@ -22,6 +24,8 @@ def init_app(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["mask_mobile"] = lambda v: mask_mobile(v) if v else ""
     app.jinja_env.filters["appeal_action_title"] = _appeal_action_title
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["formats_title"] = formats_title
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

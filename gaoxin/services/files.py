@@ -29,7 +29,13 @@ class FileRefused(ValueError):
 
 
 def accepted_names(kinds=None):
-    return "、".join(ACCEPTED[k][1] for k in (kinds or ACCEPTED))
+    """['pdf', 'jpg'] → 'PDF、JPG' (every accepted kind when none is given)."""
+    return "、".join(ACCEPTED[k][1] for k in (kinds or ACCEPTED) if k in ACCEPTED)
+
+
+def formats_title(formats):
+    """A checklist item's stored formats 'pdf,jpg' → 'PDF、JPG'."""
+    return accepted_names([k for k in formats.split(",") if k])
 
 
 def _detect(head):

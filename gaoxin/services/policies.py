@@ -200,11 +200,6 @@ def normalize_formats(formats):
     return ",".join(k for k in ACCEPTED if k in chosen)
 
 
-def formats_title(formats):
-    """'pdf,jpg' → 'PDF、JPG'."""
-    return "、".join(ACCEPTED[k][1] for k in formats.split(",") if k in ACCEPTED)
-
-
 def add_item(policy, data, seen_version):
     """Append a material to the checklist; raises StalePolicyError or PolicyError."""
     _check_version(policy, seen_version)

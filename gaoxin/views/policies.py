@@ -15,16 +15,9 @@ from ..permissions import (
 )
 from ..services import policies as service
 from ..services.calendar import today
-from ..services.money import format_money
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 PAGE_SIZE = 50
-
-
-@bp.record_once
-def _register_filters(state):
-    state.app.jinja_env.filters.setdefault("money", format_money)
-    state.app.jinja_env.filters.setdefault("formats_title", service.formats_title)
 
 
 def load_policy(policy_id):
