@@ -207,7 +207,7 @@ def test_a_running_job_page_polls_with_htmx_and_refreshes_without_javascript(cli
     db.session.add(job)
     db.session.commit()
     body = client.get(f"/enterprises/import/{job.id}").get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="2">' in body
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in body
     assert 'hx-trigger="every 1s"' in body and "已处理 50000 / 200000 行" in body
     fragment = client.get(f"/enterprises/import/{job.id}?poll=1", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and fragment.lstrip().startswith('<section id="import-job"')
