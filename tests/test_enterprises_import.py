@@ -306,3 +306,8 @@ def test_the_cli_exits_non_zero_for_a_refused_file(app, db, tmp_path):
     assert result.exit_code != 0
     assert "文件不是有效的CSV或XLSX表格" in result.output
     assert enterprise_count(db) == 0
+
+
+def test_the_job_keeps_the_file_name_without_the_clients_path(client, admin):
+    page, job = upload(client, csv_bytes([row()]), "C:\\Users\\王小红\\Desktop\\名录.csv")
+    assert job.filename == "名录.csv" and "文件“名录.csv”" in text_of(page)

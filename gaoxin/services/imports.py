@@ -307,7 +307,9 @@ def import_table(table, *, batch_size=None, on_batch=None):
 
 def create_job(user, filename):
     """A pending import job for `user`'s upload; flushes, the caller commits before launching it."""
-    job = ImportJob(user_id=user.id, filename=(filename or "未命名文件")[:200], status="pending")
+    # Some browsers send the client's path with the name; keep the name only.
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "未命名文件"
+    job = ImportJob(user_id=user.id, filename=name[-200:], status="pending")
     db.session.add(job)
     db.session.flush()
     return job
