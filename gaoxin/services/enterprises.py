@@ -3,13 +3,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import delete, func, insert, literal, select, union_all, update
+from sqlalchemy import delete, func, literal, select, union_all, update
 from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import registry_text
 from ..extensions import db
 from ..models import Contact, Enterprise, EnterpriseGram, utcnow
-from .. import registry_text
 from ..registry_text import classify_query, pinyin_initials, search_key, to_half_width
 
 #: Bigrams that occur in nearly every name index nothing useful; a query of only these scans instead.
@@ -36,6 +36,7 @@ def initials_grams(initials):
 
 
 def grams_for(name_key, initials):
+    """Every gram stored for a name: its name-key bigrams and its marked initials trigrams."""
     return name_grams(name_key) | initials_grams(initials)
 
 
@@ -147,6 +148,7 @@ def upsert_rows(rows, *, batch_size=5000, progress=None):
 
 
 def _upsert_batch(batch):
+    """Upsert one batch of rows; returns (created, updated)."""
     # Last row wins when a file repeats a code.
     by_code = {r["credit_code"]: r for r in batch}
     existing = {}
@@ -273,6 +275,7 @@ def search_query(q):
 
 
 def _escape_like(value):
+    """`value` with LIKE's wildcards escaped (the escape character is a backslash)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
