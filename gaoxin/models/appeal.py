@@ -1,5 +1,5 @@
 """Appeals (诉求): categories with routing rules, the appeal itself, co-handlers, extensions and the timeline."""
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -211,6 +211,19 @@ Index("ix_appeals_enterprise_created", Appeal.enterprise_id, Appeal.created_at)
 Index("ix_appeals_category_created", Appeal.category_id, Appeal.created_at)
 Index("ix_appeals_created", Appeal.created_at)
 
+# The department inbox and the dispatcher's overdue list (services/queues.py): partial indexes over the few
+# cases still being worked, carrying every column those lists filter and sort on, so that neither database
+# walks ten years of closed cases. SQLite's planner knows only average rows per state (94% are closed) and
+# picks a full scan without them. The conditions are ORs of equalities because SQLite can prove that a
+# query's `state = 'dispatched'` (a literal, not a bound parameter) implies one, but not an IN list.
+_OPEN = or_(Appeal.state == "dispatched", Appeal.state == "in_progress")
+_DONE = or_(Appeal.state == "replied", Appeal.state == "closed")
+Index("ix_appeals_open_work", Appeal.lead_unit_id, Appeal.state, Appeal.due_on, Appeal.supervised_at,
+      Appeal.sign_due_on, Appeal.category_id, Appeal.created_at, Appeal.enterprise_id, Appeal.version, Appeal.id,
+      sqlite_where=_OPEN, postgresql_where=_OPEN)
+Index("ix_appeals_done_replied", Appeal.lead_unit_id, Appeal.replied_at, Appeal.id, Appeal.category_id,
+      Appeal.created_at, Appeal.enterprise_id, Appeal.version, sqlite_where=_DONE, postgresql_where=_DONE)
+
 
 class AppealCoHandler(db.Model):
     """A co-handling department (协办) and the opinion it gives before the lead may reply."""
@@ -225,6 +238,10 @@ class AppealCoHandler(db.Model):
 
     appeal = relationship("Appeal", back_populates="co_handlers", lazy="raise_on_sql")
     unit = relationship("Unit", lazy="joined", innerjoin=True)
+
+
+# The inbox's 协办 tab: the co-handling rows still waiting for a unit's opinion.
+Index("ix_appeal_co_handlers_pending", AppealCoHandler.unit_id, AppealCoHandler.opinion_at, AppealCoHandler.appeal_id)
 
 
 class Extension(db.Model):

@@ -69,3 +69,13 @@
     }, 0);
   });
 })();
+
+// htmx: a refused action (409) or a form with errors (422) comes back as HTML meant to replace the
+// row or panel, so swap it instead of dropping it as an error.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var status = event.detail.xhr && event.detail.xhr.status;
+  if (status === 409 || status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

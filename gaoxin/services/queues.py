@@ -1,0 +1,414 @@
+"""Work queues: the department inbox tabs and the dispatcher's lists — counts and pages, built on visible_appeals.
+
+Pure query builders: nothing here writes. Pages fetch one row more than they show instead of counting,
+and tab counts stop at COUNT_CAP so that a department's ten years of closed cases cost no more than a
+page (the indexes they rely on are listed in models/appeal.py).
+"""
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
+from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
+
+from ..extensions import db
+from ..filters import CST
+from ..models import (
+    Appeal, AppealCategory, AppealCoHandler, Enterprise, Event, Extension, ExtensionStatus, Unit, User,
+)
+from ..permissions import visible_appeals
+from .enterprises import search_query
+
+PAGE_SIZE = 50
+#: Counts stop here and show as "9999+": nobody reads a larger number off a tab.
+COUNT_CAP = 9999
+#: An enterprise filter that matches more enterprises than this uses the first ones and says so.
+ENTERPRISE_MATCH_CAP = 500
+
+#: States in which the lead department still has work to do (signing for it, or handling it).
+ACTIVE_STATES = ("dispatched", "in_progress")
+DONE_STATES = ("replied", "closed")
+
+#: Inbox tabs in display order: key → label.
+INBOX_TABS = {
+    "sign": "待签收",
+    "progress": "办理中",
+    "cohandle": "协办",
+    "supervised": "督办",
+    "overdue": "超期",
+    "replied": "已答复",
+}
+#: Sort orders a user may pick: key → label ("" is the default: supervised first, then due date).
+INBOX_SORTS = {
+    "": "督办优先，按到期日",
+    "due": "到期日由近到远",
+    "-due": "到期日由远到近",
+    "-created": "登记时间由新到旧",
+}
+#: The dispatcher's pages: key → (endpoint, label).
+DISPATCH_TABS = {
+    "queue": ("dispatch.index", "待派单"),
+    "extensions": ("dispatch.extensions", "延期申请"),
+    "overdue": ("dispatch.overdue", "超期督办"),
+}
+OVERDUE_SORTS = {"": "按部门", "due": "按超期时间"}
+
+#: A department's return comment ends with its suggestion (services.appeals.return_to_dispatch).
+_SUGGESTION = re.compile(r"^(?P<reason>.*)（建议转(?P<unit>[^（）]+)）$", re.S)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _parse_date(value):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class InboxFilters:
+    """What the user narrowed a list to; parsed leniently (a bad value is ignored, never an error)."""
+
+    category_id: int | None = None
+    enterprise_text: str = ""
+    enterprise_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    overdue_only: bool = False
+    sort: str = ""
+    notes: list = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, args):
+        """Build from a mapping of query-string values (request.args)."""
+        sort = args.get("sort") or ""
+        return cls(
+            category_id=_parse_int(args.get("category")),
+            enterprise_text=(args.get("q") or "").strip()[:100],
+            enterprise_id=_parse_int(args.get("enterprise_id")),
+            created_from=_parse_date(args.get("from")),
+            created_to=_parse_date(args.get("to")),
+            overdue_only=args.get("overdue") == "1",
+            sort=sort if sort in INBOX_SORTS else "",
+        )
+
+    def as_args(self):
+        """The query-string values that reproduce these filters (for links and the live region)."""
+        args = {
+            "category": self.category_id, "q": self.enterprise_text, "enterprise_id": self.enterprise_id,
+            "from": self.created_from.isoformat() if self.created_from else None,
+            "to": self.created_to.isoformat() if self.created_to else None,
+            "overdue": "1" if self.overdue_only else None, "sort": self.sort,
+        }
+        return {k: v for k, v in args.items() if v not in (None, "")}
+
+    @property
+    def active(self):
+        return bool(set(self.as_args()) - {"sort"})
+
+
+def _utc_start_of(day):
+    """Midnight in China on `day`, as a UTC timestamp (created_at is stored in UTC)."""
+    return datetime.combine(day, time.min, tzinfo=CST).astimezone(timezone.utc)
+
+
+def _apply_filters(query, filters, today):
+    if filters.category_id:
+        query = query.where(Appeal.category_id == filters.category_id)
+    if filters.enterprise_id:
+        query = query.where(Appeal.enterprise_id == filters.enterprise_id)
+    elif filters.enterprise_text:
+        query = query.where(Appeal.enterprise_id.in_(_enterprise_ids(filters)))
+    if filters.created_from:
+        query = query.where(Appeal.created_at >= _utc_start_of(filters.created_from))
+    if filters.created_to:
+        query = query.where(Appeal.created_at < _utc_start_of(filters.created_to + timedelta(days=1)))
+    if filters.overdue_only:
+        query = query.where(overdue_condition(today))
+    return query
+
+
+def _enterprise_ids(filters):
+    """Ids of the enterprises whose name, credit code or initials match the text (materialised: a short
+    IN list lets both databases drive the appeal query from ix_appeals_enterprise_created)."""
+    _, query = search_query(filters.enterprise_text)
+    ids = list(db.session.scalars(query.with_only_columns(Enterprise.id).order_by(Enterprise.id)
+                                  .limit(ENTERPRISE_MATCH_CAP + 1)))
+    if not ids:
+        filters.notes.append(f"没有名称或代码含“{filters.enterprise_text}”的企业。")
+    elif len(ids) > ENTERPRISE_MATCH_CAP:
+        filters.notes.append(f"匹配的企业超过{ENTERPRISE_MATCH_CAP}家，只按前{ENTERPRISE_MATCH_CAP}家筛选，请输入更完整的名称。")
+        ids = ids[:ENTERPRISE_MATCH_CAP]
+    return ids
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def _state_is(*states):
+    """state = 'a' [OR state = 'b'] with the values written into the SQL: the partial indexes
+    ix_appeals_open_work and ix_appeals_done_replied serve a query only when SQLite can see, from
+    literals, that its condition implies theirs (PostgreSQL proves it from parameters too)."""
+    return or_(*(Appeal.state == literal(state, literal_execute=True) for state in states))
+
+
+def _open():
+    """Still being worked (signing for it or handling it): the partial condition of ix_appeals_open_work."""
+    return _state_is(*ACTIVE_STATES)
+
+
+def overdue_condition(today):
+    """Open and past its handling deadline, or waiting to be signed for past the sign-for deadline."""
+    return and_(_open(), or_(Appeal.due_on < today, and_(_state_is("dispatched"), Appeal.sign_due_on < today)))
+
+
+def _inbox_condition(tab, unit_id, today):
+    lead = Appeal.lead_unit_id == unit_id
+    if tab == "sign":
+        return and_(lead, _state_is("dispatched"))
+    if tab == "progress":
+        return and_(lead, _state_is("in_progress"))
+    if tab == "cohandle":
+        # Driven from the co-handler rows still waiting for this unit's opinion (a short list).
+        pending = select(AppealCoHandler.appeal_id).where(
+            AppealCoHandler.unit_id == unit_id, AppealCoHandler.opinion_at.is_(None))
+        return and_(Appeal.id.in_(pending), Appeal.state == "in_progress")
+    if tab == "supervised":
+        return and_(_open(), lead, Appeal.supervised_at.is_not(None))
+    if tab == "overdue":
+        return and_(lead, overdue_condition(today))
+    if tab == "replied":
+        return and_(lead, _state_is(*DONE_STATES))
+    raise ValueError(tab)
+
+
+def _order(tab, sort):
+    if tab == "replied":
+        # Years of answered cases: only the order ix_appeals_done_replied keeps is affordable.
+        return (Appeal.replied_at.desc(), Appeal.id.desc())
+    if sort == "due":
+        return (Appeal.due_on, Appeal.id)
+    if sort == "-due":
+        return (Appeal.due_on.desc(), Appeal.id.desc())
+    if sort == "-created":
+        return (Appeal.created_at.desc(), Appeal.id.desc())
+    # 督办 cases first (DOMAIN.md: "the department inbox shows it first"), then the nearest deadline.
+    return (case((Appeal.supervised_at.is_not(None), 0), else_=1), Appeal.due_on, Appeal.id)
+
+
+def _capped_count(query, cap=COUNT_CAP):
+    """A scalar subquery: COUNT(*) of `query`, stopping at cap + 1 rows."""
+    inner = query.with_only_columns(literal_column("1")).order_by(None).limit(cap + 1).subquery()
+    return select(func.count()).select_from(inner).scalar_subquery()
+
+
+def count_capped(query, cap=COUNT_CAP):
+    """COUNT(*) of a query, stopping at cap + 1 rows."""
+    return db.session.scalar(select(_capped_count(query, cap)))
+
+
+def counts_capped(queries):
+    """{key: capped count} for several queries in one round trip."""
+    keys = list(queries)
+    row = db.session.execute(select(*[_capped_count(queries[k]).label(f"n_{i}") for i, k in enumerate(keys)])).one()
+    return dict(zip(keys, row))
+
+
+def _page(query, order, page):
+    """(rows of (id, version), has_next) for one page, fetching one row more instead of counting."""
+    rows = db.session.execute(
+        query.with_only_columns(Appeal.id, Appeal.version).order_by(*order)
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ).all()
+    return [tuple(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
+
+
+# --------------------------------------------------------------------------- the department inbox
+
+
+def inbox_counts(user, today):
+    """{tab: count} for the user's unit, unfiltered, each capped at COUNT_CAP."""
+    base = visible_appeals(user)
+    return counts_capped({tab: base.where(_inbox_condition(tab, user.unit_id, today)) for tab in INBOX_TABS})
+
+
+def inbox_page(user, tab, filters, page, today):
+    """(rows of (id, version), has_next): one page of a tab, filtered and sorted."""
+    query = _apply_filters(visible_appeals(user).where(_inbox_condition(tab, user.unit_id, today)), filters, today)
+    return _page(query, _order(tab, filters.sort), page)
+
+
+def badge_count(user, today):
+    """What waits for the unit: appeals to sign for plus supervised ones (each counted once)."""
+    query = visible_appeals(user).where(
+        _open(), Appeal.lead_unit_id == user.unit_id,
+        or_(_state_is("dispatched"), Appeal.supervised_at.is_not(None)),
+    )
+    return count_capped(query)
+
+
+#: What a list row shows; everything else on an appeal stays unloaded (and raises if a template asks).
+LIST_OPTIONS = (
+    load_only(Appeal.id, Appeal.receipt_no, Appeal.enterprise_id, Appeal.category_id, Appeal.content, Appeal.state,
+              Appeal.lead_unit_id, Appeal.assignee_id, Appeal.sign_due_on, Appeal.due_on, Appeal.supervised_at,
+              Appeal.return_count, Appeal.created_at, Appeal.replied_at, Appeal.version),
+    joinedload(Appeal.enterprise).options(load_only(Enterprise.id, Enterprise.name), raiseload("*")),
+    joinedload(Appeal.category).options(load_only(AppealCategory.id, AppealCategory.name), raiseload("*")),
+    joinedload(Appeal.lead_unit).options(load_only(Unit.id, Unit.name), raiseload("*")),
+    joinedload(Appeal.assignee).options(load_only(User.id, User.name, User.unit_id), raiseload("*")),
+    selectinload(Appeal.co_handlers).options(
+        load_only(AppealCoHandler.unit_id, AppealCoHandler.opinion_at),
+        joinedload(AppealCoHandler.unit).options(load_only(Unit.id, Unit.name), raiseload("*"))),
+    raiseload("*"),
+)
+
+
+def load_appeals(ids):
+    """The appeals with these ids, in this order, with what a list row shows."""
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.scalars(select(Appeal).where(Appeal.id.in_(ids)).options(*LIST_OPTIONS))}
+    return [found[i] for i in ids if i in found]
+
+
+class DueCounter:
+    """The working calendar for a page of rows: working days from today to each deadline, each day
+    looked at once per request however many rows share it (a case a year overdue is one walk, not fifty)."""
+
+    def __init__(self, calendar, today):
+        self.calendar, self.today = calendar, today
+        self._offset = {today: 0}
+        self._lo = self._hi = today
+
+    def _extend_to(self, day):
+        while day > self._hi:
+            nxt = self._hi + timedelta(days=1)
+            self._offset[nxt] = self._offset[self._hi] + (1 if self.calendar.is_workday(nxt) else 0)
+            self._hi = nxt
+        while day < self._lo:
+            # offset(d) counts working days in (today, d]; going back, the day we leave counts.
+            prev = self._lo - timedelta(days=1)
+            self._offset[prev] = self._offset[self._lo] - (1 if self.calendar.is_workday(self._lo) else 0)
+            self._lo = prev
+
+    def workdays_between(self, start, end):
+        """Working days in (start, end], as WorkingCalendar.workdays_between."""
+        self._extend_to(start)
+        self._extend_to(end)
+        return self._offset[end] - self._offset[start]
+
+    def add_workdays(self, start, n):
+        return self.calendar.add_workdays(start, n)
+
+
+def category_choices():
+    """(id, name) of the active categories, for a filter."""
+    return db.session.execute(
+        select(AppealCategory.id, AppealCategory.name).where(AppealCategory.active.is_(True))
+        .order_by(AppealCategory.position, AppealCategory.id)
+    ).all()
+
+
+# --------------------------------------------------------------------------- the dispatcher
+
+
+def dispatch_counts(user, today):
+    """{page: count} for the dispatcher's tabs."""
+    return counts_capped({
+        "queue": visible_appeals(user).where(Appeal.state == "awaiting_dispatch"),
+        "extensions": _pending_extensions(user),
+        "overdue": visible_appeals(user).where(overdue_condition(today)),
+    })
+
+
+def queue_page(user, page, *, category_id=None, returned_only=False):
+    """Appeals waiting for the dispatcher (no routing rule, or returned), oldest first."""
+    query = visible_appeals(user).where(Appeal.state == "awaiting_dispatch")
+    if category_id:
+        query = query.where(Appeal.category_id == category_id)
+    if returned_only:
+        query = query.where(Appeal.return_count > 0)
+    return _page(query, (Appeal.created_at, Appeal.id), page)
+
+
+@dataclass
+class ReturnNote:
+    """The latest return of an appeal: the department, its reason and the department it suggested."""
+
+    unit_name: str
+    reason: str
+    suggested: str | None
+    at: datetime
+
+
+def latest_returns(appeal_ids):
+    """{appeal_id: ReturnNote} for the latest return of each appeal, in one query for the page."""
+    if not appeal_ids:
+        return {}
+    latest = (select(func.max(Event.id)).where(Event.appeal_id.in_(appeal_ids), Event.action == "return")
+              .group_by(Event.appeal_id))
+    rows = db.session.execute(
+        select(Event.appeal_id, Event.comment, Event.at, Unit.name)
+        .outerjoin(Unit, Unit.id == Event.actor_unit_id).where(Event.id.in_(latest))
+    )
+    notes = {}
+    for appeal_id, comment, at, unit_name in rows:
+        match = _SUGGESTION.match(comment or "")
+        reason, suggested = (match["reason"], match["unit"]) if match else (comment or "", None)
+        notes[appeal_id] = ReturnNote(unit_name or "", reason, suggested, at)
+    return notes
+
+
+def _pending_extensions(user):
+    return (visible_appeals(user).join(Extension, Extension.appeal_id == Appeal.id)
+            .where(Extension.status == ExtensionStatus.pending.value))
+
+
+def extensions_page(user, page):
+    """(list of (appeal, extension), has_next): pending extension requests, oldest first."""
+    query = _pending_extensions(user).with_only_columns(Extension.id).order_by(Extension.requested_at, Extension.id)
+    ids = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    has_next = len(ids) > PAGE_SIZE
+    ids = ids[:PAGE_SIZE]
+    if not ids:
+        return [], False
+    extensions = {e.id: e for e in db.session.scalars(
+        select(Extension).where(Extension.id.in_(ids)).options(
+            raiseload(Extension.appeal),
+            joinedload(Extension.requested_by).options(load_only(User.id, User.name), raiseload("*"))))}
+    appeals = {a.id: a for a in load_appeals([e.appeal_id for e in extensions.values()])}
+    return [(appeals[extensions[i].appeal_id], extensions[i]) for i in ids], has_next
+
+
+def _effective_due():
+    """The deadline that is running: signing for a dispatched appeal, handling otherwise."""
+    return case((Appeal.state == "dispatched", func.coalesce(Appeal.sign_due_on, Appeal.due_on)), else_=Appeal.due_on)
+
+
+def overdue_page(user, page, today, *, unit_id=None, sort=""):
+    """Overdue appeals across departments, grouped by department (or most overdue first)."""
+    query = visible_appeals(user).where(overdue_condition(today))
+    if unit_id:
+        query = query.where(Appeal.lead_unit_id == unit_id)
+    order = (_effective_due(), Appeal.id) if sort == "due" else (Appeal.lead_unit_id, _effective_due(), Appeal.id)
+    return _page(query, order, page)
+
+
+def overdue_by_department(user, today):
+    """[(unit, count)] of overdue appeals per lead department, in department order."""
+    rows = db.session.execute(
+        visible_appeals(user).where(overdue_condition(today))
+        .with_only_columns(Appeal.lead_unit_id, func.count()).group_by(Appeal.lead_unit_id)
+    ).all()
+    counts = {unit_id: n for unit_id, n in rows}
+    units = db.session.scalars(select(Unit).where(Unit.id.in_([u for u in counts if u is not None])).order_by(Unit.id))
+    return [(unit, counts[unit.id]) for unit in units]
