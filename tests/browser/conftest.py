@@ -2,7 +2,8 @@
 
 Fixtures
   live_app            session: the app on its own SQLite file (never the unit tests' database), with
-                      the demo units and users and 300 demo enterprises; CSRF enabled.
+                      the demo units and users, 300 demo enterprises and the demo
+                      appeal categories (with routing), today's salon and cases; CSRF enabled.
   live_url            session: "http://127.0.0.1:<port>", served by werkzeug in a daemon thread.
   browser             session: Chromium (/usr/bin/chromium, or $GAOXIN_CHROMIUM). Missing: skipped,
                       or a failure when CI=true.
@@ -10,6 +11,9 @@ Fixtures
                       `page.goto("/login")`), 10 s default timeout. The page is watched: a console
                       error, an uncaught exception, a 5xx response, or a loaded page that was never
                       checked with assert_accessible fails the test.
+  open_page           per test: open_page(**context_options) → a watched page in another fresh context
+                      (a second user at another desk; java_script_enabled=False for a browser without
+                      scripts), checked like `page` after the test.
   make_live_user      per test: make_live_user(role=Role.clerk, unit_name=None, **fields) → an object
                       with username, password, name, unit_name; for tests that change a user's state
                       (failed log-ins, password) and so must not use a shared demo account.
@@ -138,6 +142,8 @@ def live_app(tmp_path_factory):
         db.session.commit()
         load_demo_enterprises(DEMO_ENTERPRISES)
         db.session.commit()
+        demo.create_demo_cases()
+        db.session.commit()
     yield app
     with app.app_context():
         db.session.remove()
@@ -154,14 +160,31 @@ def live_url(live_app):
     thread.join(timeout=5)
 
 
+def _new_context(browser, live_url, **options):
+    context = browser.new_context(base_url=live_url, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    return context
+
+
+def _after_test_problems(page_watch, request):
+    """What a watched page did wrong, or [] when the test body failed anyway (its failure says enough)."""
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:
+        return []
+    problems = page_watch.problems()
+    unchecked = page_watch.unchecked_documents()
+    if unchecked:
+        problems.append("pages never checked with assert_accessible (use visit/submit): " + ", ".join(unchecked))
+    return problems
+
+
 @pytest.fixture
 def context(browser, live_url):
     # Rate limits are per client address, and every test comes from 127.0.0.1: start each test afresh,
     # as the unit tests do (the limiter is one object shared by every app in the process).
     limiter.reset()
-    context = browser.new_context(base_url=live_url, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
+    context = _new_context(browser, live_url)
     yield context
     context.close()
 
@@ -172,13 +195,29 @@ def page(context, request):
     page_watch = helpers.watch(page)
     yield page
     helpers.unwatch(page)
-    call = getattr(request.node, "report_call", None)
-    if call is not None and call.failed:
-        return  # the test's own failure says enough
-    problems = page_watch.problems()
-    unchecked = page_watch.unchecked_documents()
-    if unchecked:
-        problems.append("pages never checked with assert_accessible (use visit/submit): " + ", ".join(unchecked))
+    problems = _after_test_problems(page_watch, request)
+    if problems:
+        pytest.fail("after the test:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def open_page(browser, live_url, request):
+    """open_page(**context_options) → a watched page in a new context of its own (another user, another desk)."""
+    limiter.reset()
+    opened = []
+
+    def open_(**options):
+        context = _new_context(browser, live_url, **options)
+        page = context.new_page()
+        opened.append((context, page, helpers.watch(page, javascript=options.get("java_script_enabled", True))))
+        return page
+
+    yield open_
+    problems = []
+    for number, (context, page, page_watch) in enumerate(opened, start=1):
+        helpers.unwatch(page)
+        problems += [f"[page {number}] {line}" for line in _after_test_problems(page_watch, request)]
+        context.close()
     if problems:
         pytest.fail("after the test:\n  " + "\n  ".join(problems), pytrace=False)
 

@@ -28,8 +28,10 @@ class PageWatch:
     a CSP violation ("Refused to …" / "Executing inline script violates …"), which is the point.
     """
 
-    def __init__(self, page):
+    def __init__(self, page, javascript=True):
         self.page = page
+        self.javascript = javascript
+        self.twin = None  # where axe checks this page's documents when JavaScript is off
         self.console_errors = []  # (text, url of the source)
         self.page_errors = []
         self.server_errors = []
@@ -82,15 +84,20 @@ class PageWatch:
             self.documents[-1][1] = True
 
 
-def watch(page):
-    """Start watching `page` (the `page` fixture does this); returns its PageWatch."""
-    _watches[page] = PageWatch(page)
+def watch(page, javascript=True):
+    """Start watching `page` (the `page` fixture does this); returns its PageWatch. Pass
+    javascript=False for a page whose context has JavaScript off, so that axe runs on a twin."""
+    _watches[page] = PageWatch(page, javascript)
     return _watches[page]
 
 
 def unwatch(page):
     """Stop watching `page`; returns its PageWatch."""
-    return _watches.pop(page, None)
+    page_watch = _watches.pop(page, None)
+    if page_watch is not None and page_watch.twin is not None:
+        page_watch.twin.context.close()
+        page_watch.twin = None
+    return page_watch
 
 
 def watch_of(page):
@@ -116,12 +123,13 @@ def assert_accessible(page, context=None):
 
     The strict CSP (script-src 'self') does not stop this: Playwright evaluates the axe script through
     the DevTools protocol, which CSP does not govern, so contexts need no `bypass_csp`. Also fails on
-    browser errors seen so far, and marks the current document as checked.
+    browser errors seen so far, and marks the current document as checked. A page with JavaScript off
+    (open_page(java_script_enabled=False)) is checked on a twin of its document, see _axe_on_twin.
     """
     __tracebackhide__ = True
-    results = _axe.run(page, context=context)
-    violations = [v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS]
     page_watch = _watches.get(page)
+    results = _axe.run(page, context=context) if page_watch is None or page_watch.javascript else _axe_on_twin(page, context)
+    violations = [v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS]
     if page_watch:
         page_watch.mark_checked()
     if violations:
@@ -132,6 +140,31 @@ def assert_accessible(page, context=None):
             lines.append(f"{v['id']} ({v['impact']}): {v['help']} — {shown}\n      e.g. {v['nodes'][0]['html'][:200]}")
         raise AssertionError(f"axe-core: {len(violations)} serious/critical violation(s) on {page.url}:\n  " + "\n  ".join(lines))
     assert_no_browser_errors(page)
+
+
+def _axe_on_twin(page, context=None):
+    """axe-core waits on timers, which never fire where JavaScript is off: run it on a twin page that
+    shows the same document (same URL, so the stylesheets load) with JavaScript on but the page's own
+    scripts blocked, so the DOM is what the user without JavaScript has."""
+    page_watch = _watches[page]
+    if page_watch.twin is None:
+        page_watch.twin = page.context.browser.new_context(locale="zh-CN", viewport=page.viewport_size).new_page()
+    twin = page_watch.twin
+    html, url = page.content(), page.url
+
+    def serve(route):
+        request = route.request
+        if request.resource_type == "document" and request.url == url:
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+        elif request.resource_type == "script":
+            route.abort()
+        else:
+            route.continue_()
+
+    twin.unroute_all()
+    twin.route("**/*", serve)
+    twin.goto(url)
+    return _axe.run(twin, context=context)
 
 
 def visit(page, path, status=200):

@@ -39,3 +39,18 @@ def test_a_page_loaded_without_a_check_is_noticed(page):
     assert watch_of(page).unchecked_documents() == [page.url]
     assert_accessible(page)
     assert watch_of(page).unchecked_documents() == []
+
+
+def test_a_page_without_javascript_is_still_checked_by_axe(open_page):
+    # axe-core needs timers, which never fire with JavaScript off; it runs on a twin of the document.
+    page = open_page(java_script_enabled=False)
+    visit(page, "/login")
+
+    page.evaluate("""() => {
+        const img = document.createElement("img");
+        img.id = "no-alt"; img.src = "data:,";
+        document.querySelector("main").appendChild(img);
+    }""")
+
+    with pytest.raises(AssertionError, match=r"image-alt \(critical\).*#no-alt"):
+        assert_accessible(page)
