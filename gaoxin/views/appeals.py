@@ -230,6 +230,11 @@ def _detail_context(appeal, **extra):
             if hasattr(form, key):
                 getattr(form, key).choices = getattr(context["forms"][name], key).choices
         context["forms"][name] = form
+    for name, form in context["forms"].items():
+        # Several action forms sit on one page: give each field its own id so every label finds its field.
+        for f in form:
+            f.id = f"{name}-{f.short_name}"
+            f.label.field_id = f.id
     context.update(extra)
     return context
 

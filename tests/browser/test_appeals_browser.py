@@ -293,10 +293,6 @@ def test_second_signer_told_who_has_it(open_page, live_app):
     assert_accessible(second)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: the action forms on the appeal page share field ids (reply and note both render id=\"text\", "
-    "extension and return both id=\"reason\", dispatch and supervise both id=\"comment\"), so the second "
-    "field's <label for> points at the first one and the second field has no label"))
 def test_every_action_field_has_its_own_label(open_page, live_app):
     appeal_id, _ = record_in_app(live_app, unique("希望了解人才公寓申请条件"))
     handler = open_page()

@@ -79,3 +79,35 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+
+/* After an in-place update, keep keyboard users where they were: focus the message the swap brought
+   (or the swapped region's heading), and tell screen readers whether a suggestion list is open. */
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !document.body.contains(target)) {
+      target = document.getElementById(event.detail && event.detail.target && event.detail.target.id) || null;
+    }
+    if (!target) { return; }
+    var list = target.matches && target.matches("[data-typeahead-list]") ? target : null;
+    if (list) {
+      var owner = document.querySelector("[aria-controls='" + list.id + "']");
+      if (owner) { owner.setAttribute("aria-expanded", list.children.length ? "true" : "false"); }
+      return;
+    }
+    if (event.detail.requestConfig && event.detail.requestConfig.verb === "get") { return; }
+    var focusable = target.querySelector("[role=alert], [role=status], h1, h2");
+    if (focusable) {
+      if (!focusable.hasAttribute("tabindex")) { focusable.setAttribute("tabindex", "-1"); }
+      focusable.focus({ preventScroll: false });
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest ? event.target.closest("[data-pick-target]") : null;
+    if (!pick) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-typeahead][aria-expanded=true]"), function (input) {
+      input.setAttribute("aria-expanded", "false");
+    });
+  });
+})();
