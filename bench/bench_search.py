@@ -185,7 +185,9 @@ def main():
         label = f"{name} (load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs" + \
             (f", fastest of {args.repeat}" if args.repeat > 1 else "") + ")"
         results[name] = report(label, timings)
-    (OUT / "bench_search.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    path = OUT / "bench_search.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**saved, **results}, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":
