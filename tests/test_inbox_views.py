@@ -156,6 +156,16 @@ def test_replied_tab_lists_answered_appeals_newest_first(client, dept, record, d
     assert tab_count(page, "已答复") == 2
 
 
+def test_counts_stop_at_their_cap(client, dept, record, db, monkeypatch):
+    from gaoxin.services import queues
+
+    monkeypatch.setattr(queues, "COUNT_CAP", 2)
+    for _ in range(3):
+        record()
+    log_in(client, dept["handler"].username)
+    assert "待签收 2+" in text_of(client.get("/inbox"))
+
+
 def test_filters_narrow_the_list(client, dept, record, make_enterprise, make_category, db):
     maipu = make_enterprise(name="成都迈普通信技术股份有限公司")
     other_category = make_category(name="融资", lead_unit=dept["unit"])

@@ -1,6 +1,7 @@
 """Appeals (诉求): categories with routing rules, the appeal itself, co-handlers, extensions and the timeline."""
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, or_
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, case, literal, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import Grouping
 
 from ..extensions import db
 from ..workflow import AppealState
@@ -220,6 +221,15 @@ _OPEN = or_(Appeal.state == "dispatched", Appeal.state == "in_progress")
 _DONE = or_(Appeal.state == "replied", Appeal.state == "closed")
 Index("ix_appeals_open_work", Appeal.lead_unit_id, Appeal.state, Appeal.due_on, Appeal.supervised_at,
       Appeal.sign_due_on, Appeal.category_id, Appeal.created_at, Appeal.enterprise_id, Appeal.version, Appeal.id,
+      sqlite_where=_OPEN, postgresql_where=_OPEN)
+#: The deadline running now: signing for a dispatched appeal, handling otherwise. For a dispatched appeal
+#: the sign-for deadline is never after the handling one (both restart at dispatch; extensions come after
+#: signing), so an open appeal is overdue exactly when this date is past. The state is a literal so that
+#: SQLite matches the expression of ix_appeals_open_due in a query.
+EFFECTIVE_DUE = case((Appeal.state == literal("dispatched", literal_execute=True), Appeal.sign_due_on),
+                     else_=Appeal.due_on)
+# PostgreSQL wants an expression in an index definition in its own parentheses.
+Index("ix_appeals_open_due", Grouping(EFFECTIVE_DUE), Appeal.lead_unit_id, Appeal.id, Appeal.version,
       sqlite_where=_OPEN, postgresql_where=_OPEN)
 Index("ix_appeals_done_replied", Appeal.lead_unit_id, Appeal.replied_at, Appeal.id, Appeal.category_id,
       Appeal.created_at, Appeal.enterprise_id, Appeal.version, sqlite_where=_DONE, postgresql_where=_DONE)

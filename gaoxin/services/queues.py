@@ -1,7 +1,7 @@
 """Work queues: the department inbox tabs and the dispatcher's lists — counts and pages, built on visible_appeals.
 
 Pure query builders: nothing here writes. Pages fetch one row more than they show instead of counting,
-and tab counts stop at COUNT_CAP so that a department's ten years of closed cases cost no more than a
+and tab counts stop at a cap so that a department's ten years of closed cases cost no more than a
 page (the indexes they rely on are listed in models/appeal.py).
 """
 import re
@@ -16,12 +16,15 @@ from ..filters import CST
 from ..models import (
     Appeal, AppealCategory, AppealCoHandler, Enterprise, Event, Extension, ExtensionStatus, Unit, User,
 )
+from ..models.appeal import EFFECTIVE_DUE
 from ..permissions import visible_appeals
 from .enterprises import search_query
 
 PAGE_SIZE = 50
 #: Counts stop here and show as "9999+": nobody reads a larger number off a tab.
 COUNT_CAP = 9999
+#: Tabs of finished work count less far: a department's ten years of answers are "999+".
+DONE_COUNT_CAP = 999
 #: An enterprise filter that matches more enterprises than this uses the first ones and says so.
 ENTERPRISE_MATCH_CAP = 500
 
@@ -121,7 +124,9 @@ def _utc_start_of(day):
     return datetime.combine(day, time.min, tzinfo=CST).astimezone(timezone.utc)
 
 
-def _apply_filters(query, filters, today):
+def _apply_filters(query, filters, today, *, open_only=True):
+    """Narrow a list; `open_only` says the list holds open appeals only (every inbox tab but 已答复), so
+    that "overdue only" need not repeat the state condition (PostgreSQL misestimates the repetition)."""
     if filters.category_id:
         query = query.where(Appeal.category_id == filters.category_id)
     if filters.enterprise_id:
@@ -133,7 +138,7 @@ def _apply_filters(query, filters, today):
     if filters.created_to:
         query = query.where(Appeal.created_at < _utc_start_of(filters.created_to + timedelta(days=1)))
     if filters.overdue_only:
-        query = query.where(overdue_condition(today))
+        query = query.where(_past_deadline(today) if open_only else overdue_condition(today))
     return query
 
 
@@ -166,9 +171,14 @@ def _open():
     return _state_is(*ACTIVE_STATES)
 
 
+def _past_deadline(today):
+    """Past the deadline running now (sign-for while dispatched, handling after); only meaningful when open."""
+    return EFFECTIVE_DUE < today
+
+
 def overdue_condition(today):
     """Open and past its handling deadline, or waiting to be signed for past the sign-for deadline."""
-    return and_(_open(), or_(Appeal.due_on < today, and_(_state_is("dispatched"), Appeal.sign_due_on < today)))
+    return and_(_open(), _past_deadline(today))
 
 
 def _inbox_condition(tab, unit_id, today):
@@ -205,22 +215,32 @@ def _order(tab, sort):
     return (case((Appeal.supervised_at.is_not(None), 0), else_=1), Appeal.due_on, Appeal.id)
 
 
-def _capped_count(query, cap=COUNT_CAP):
+class Count(int):
+    """A count that stopped at its cap: the number, and `more` when there were more ("999+")."""
+
+    def __new__(cls, n, cap):
+        count = super().__new__(cls, min(n, cap))
+        count.more = n > cap
+        return count
+
+    def __str__(self):
+        return f"{int(self)}+" if self.more else str(int(self))
+
+
+def _capped_count(query, cap):
     """A scalar subquery: COUNT(*) of `query`, stopping at cap + 1 rows."""
     inner = query.with_only_columns(literal_column("1")).order_by(None).limit(cap + 1).subquery()
     return select(func.count()).select_from(inner).scalar_subquery()
 
 
-def count_capped(query, cap=COUNT_CAP):
-    """COUNT(*) of a query, stopping at cap + 1 rows."""
-    return db.session.scalar(select(_capped_count(query, cap)))
-
-
-def counts_capped(queries):
-    """{key: capped count} for several queries in one round trip."""
+def counts_capped(queries, caps=None):
+    """{key: Count} for several queries in one round trip; `caps` maps a key to its cap (COUNT_CAP)."""
+    caps = caps or {}
     keys = list(queries)
-    row = db.session.execute(select(*[_capped_count(queries[k]).label(f"n_{i}") for i, k in enumerate(keys)])).one()
-    return dict(zip(keys, row))
+    row = db.session.execute(select(*[
+        _capped_count(queries[k], caps.get(k, COUNT_CAP)).label(f"n_{i}") for i, k in enumerate(keys)
+    ])).one()
+    return {k: Count(n, caps.get(k, COUNT_CAP)) for k, n in zip(keys, row)}
 
 
 def _page(query, order, page):
@@ -236,14 +256,16 @@ def _page(query, order, page):
 
 
 def inbox_counts(user, today):
-    """{tab: count} for the user's unit, unfiltered, each capped at COUNT_CAP."""
+    """{tab: Count} for the user's unit, unfiltered and capped."""
     base = visible_appeals(user)
-    return counts_capped({tab: base.where(_inbox_condition(tab, user.unit_id, today)) for tab in INBOX_TABS})
+    return counts_capped({tab: base.where(_inbox_condition(tab, user.unit_id, today)) for tab in INBOX_TABS},
+                         {"replied": DONE_COUNT_CAP})
 
 
 def inbox_page(user, tab, filters, page, today):
     """(rows of (id, version), has_next): one page of a tab, filtered and sorted."""
-    query = _apply_filters(visible_appeals(user).where(_inbox_condition(tab, user.unit_id, today)), filters, today)
+    query = _apply_filters(visible_appeals(user).where(_inbox_condition(tab, user.unit_id, today)), filters, today,
+                           open_only=tab != "replied")
     return _page(query, _order(tab, filters.sort), page)
 
 
@@ -253,7 +275,7 @@ def badge_count(user, today):
         _open(), Appeal.lead_unit_id == user.unit_id,
         or_(_state_is("dispatched"), Appeal.supervised_at.is_not(None)),
     )
-    return count_capped(query)
+    return counts_capped({"badge": query})["badge"]
 
 
 #: What a list row shows; everything else on an appeal stays unloaded (and raises if a template asks).
@@ -321,13 +343,18 @@ def category_choices():
 # --------------------------------------------------------------------------- the dispatcher
 
 
-def dispatch_counts(user, today):
-    """{page: count} for the dispatcher's tabs."""
-    return counts_capped({
+def dispatch_counts(user, today, *, overdue=None):
+    """{page: Count} for the dispatcher's tabs; pass `overdue` when the page has already counted it."""
+    queries = {
         "queue": visible_appeals(user).where(Appeal.state == "awaiting_dispatch"),
         "extensions": _pending_extensions(user),
-        "overdue": visible_appeals(user).where(overdue_condition(today)),
-    })
+    }
+    if overdue is None:
+        queries["overdue"] = visible_appeals(user).where(overdue_condition(today))
+    counts = counts_capped(queries)
+    if overdue is not None:
+        counts["overdue"] = Count(overdue, COUNT_CAP)
+    return counts
 
 
 def queue_page(user, page, *, category_id=None, returned_only=False):
@@ -369,8 +396,12 @@ def latest_returns(appeal_ids):
 
 
 def _pending_extensions(user):
-    return (visible_appeals(user).join(Extension, Extension.appeal_id == Appeal.id)
-            .where(Extension.status == ExtensionStatus.pending.value))
+    """Pending requests on the appeals the user may see (no join when the user sees every appeal)."""
+    query = select(Extension).where(Extension.status == ExtensionStatus.pending.value)
+    visible = visible_appeals(user)
+    if visible.whereclause is not None:
+        query = query.where(Extension.appeal_id.in_(visible.with_only_columns(Appeal.id)))
+    return query
 
 
 def extensions_page(user, page):
@@ -389,17 +420,12 @@ def extensions_page(user, page):
     return [(appeals[extensions[i].appeal_id], extensions[i]) for i in ids], has_next
 
 
-def _effective_due():
-    """The deadline that is running: signing for a dispatched appeal, handling otherwise."""
-    return case((Appeal.state == "dispatched", func.coalesce(Appeal.sign_due_on, Appeal.due_on)), else_=Appeal.due_on)
-
-
 def overdue_page(user, page, today, *, unit_id=None, sort=""):
     """Overdue appeals across departments, grouped by department (or most overdue first)."""
     query = visible_appeals(user).where(overdue_condition(today))
     if unit_id:
         query = query.where(Appeal.lead_unit_id == unit_id)
-    order = (_effective_due(), Appeal.id) if sort == "due" else (Appeal.lead_unit_id, _effective_due(), Appeal.id)
+    order = (EFFECTIVE_DUE, Appeal.id) if sort == "due" else (Appeal.lead_unit_id, EFFECTIVE_DUE, Appeal.id)
     return _page(query, order, page)
 
 

@@ -14,12 +14,13 @@ def _page_number():
     return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
-def _render(template, current, **context):
+def _render(template, current, overdue=None, **context):
     """A dispatcher page with its tabs and their counts."""
     day = today()
     return render(
-        template, current=current, tabs=queues.DISPATCH_TABS, counts=queues.dispatch_counts(current_user, day),
-        count_cap=queues.COUNT_CAP, today=day, calendar=queues.DueCounter(working_calendar(), day), **context,
+        template, current=current, tabs=queues.DISPATCH_TABS,
+        counts=queues.dispatch_counts(current_user, day, overdue=overdue),
+        today=day, calendar=queues.DueCounter(working_calendar(), day), **context,
     )
 
 
@@ -61,9 +62,11 @@ def overdue():
     unit_id = request.args.get("unit", type=int)
     sort = request.args.get("sort") if request.args.get("sort") in queues.OVERDUE_SORTS else ""
     rows, has_next = queues.overdue_page(current_user, page, day, unit_id=unit_id, sort=sort)
+    departments = queues.overdue_by_department(current_user, day)
     args = {k: v for k, v in {"unit": unit_id, "sort": sort}.items() if v}
     return _render(
-        "dispatch/overdue.html", "overdue", appeals=queues.load_appeals([appeal_id for appeal_id, _ in rows]),
-        departments=queues.overdue_by_department(current_user, day), page=page, has_next=has_next, args=args,
+        "dispatch/overdue.html", "overdue", overdue=sum(n for _, n in departments),
+        appeals=queues.load_appeals([appeal_id for appeal_id, _ in rows]),
+        departments=departments, page=page, has_next=has_next, args=args,
         unit_id=unit_id, sort=sort, sorts=queues.OVERDUE_SORTS,
     )

@@ -43,7 +43,7 @@ def _list_context(args=None):
     filter_args = filters.as_args()
     return {
         "tab": tab, "tabs": queues.INBOX_TABS, "counts": counts, "filters": filters, "filter_args": filter_args,
-        "page": page, "has_next": has_next, "rows": rows, "today": day, "count_cap": queues.COUNT_CAP,
+        "page": page, "has_next": has_next, "rows": rows, "today": day,
         "list_args": {"tab": tab, "page": page, **filter_args},
         "live_url": url_for("inbox.live", tab=tab, page=page, poll=1, **filter_args),
         "tabs_url": url_for("inbox.live", tab=tab, part="tabs", poll=1, **filter_args),
@@ -94,7 +94,7 @@ def live():
 def badge():
     """The nav badge: appeals waiting to be signed for plus supervised ones; it refreshes itself."""
     require("inbox.view")
-    return render("inbox/_badge.html", count=queues.badge_count(current_user, today()), count_cap=queues.COUNT_CAP)
+    return render("inbox/_badge.html", count=queues.badge_count(current_user, today()))
 
 
 def _row(appeal_id, *, message, error=False, status=200):
