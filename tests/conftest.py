@@ -4,6 +4,7 @@ import os
 import re
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -34,6 +35,7 @@ def app(tmp_path_factory):
         "GAOXIN_DATA_DIR": str(tmp_path_factory.mktemp("files")),
         "RATELIMIT_STORAGE_URI": "memory://",
     })
+    app.test_client_class = RequestClient
     with app.app_context():
         _db.drop_all()
         _db.create_all()
@@ -76,13 +78,13 @@ class RequestClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             response = super().open(*args, **kwargs)
-        _db.session.expire_all()
+        if has_app_context():
+            _db.session.expire_all()
         return response
 
 
 @pytest.fixture
 def client(app):
-    app.test_client_class = RequestClient
     return app.test_client()
 
 
