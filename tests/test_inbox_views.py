@@ -257,7 +257,7 @@ def test_new_arrivals_reach_the_open_inbox_through_the_live_region(client, dept,
     page = client.get("/inbox").get_data(as_text=True)
     live_url = re.search(r'id="inbox-live"[^>]*hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
     since = re.search(r'id="inbox-since" name="since" value="([0-9a-f]+)"', page).group(1)
-    assert "poll=1" in live_url and 'aria-live="polite"' in page
+    assert "poll=1" in live_url and 'id="inbox-announce" class="sr-only" role="status"' in page
 
     assert client.get(f"{live_url}&since={since}", headers=HTMX).status_code == 204
     newcomer = record()
@@ -266,6 +266,8 @@ def test_new_arrivals_reach_the_open_inbox_through_the_live_region(client, dept,
     body = update.get_data(as_text=True)
     assert newcomer.receipt_no in body and "<html" not in body
     assert tab_count(update, "待签收") == 2
+    # Screen readers hear one short sentence, not the whole refreshed table.
+    assert 'hx-swap-oob="innerHTML:#inbox-announce">收件箱已更新：待签收2件' in body
 
     tabs = client.get(live_url + "&part=tabs", headers=HTMX)
     assert tabs.get_data(as_text=True).lstrip().startswith('<nav id="inbox-tabs"')
