@@ -4,8 +4,9 @@
     .venv/bin/python bench/bench_appeals.py --db postgresql
 
 Times each request around the Flask test client's get() (routing, queries, rendering; no network),
-logged in as a handler of the busiest department and as the dispatcher; prints p50/p95 per page and
-writes them to bench/out/bench_appeals-<db>.json. Target: p95 <= 50 ms.
+logged in as a handler of the busiest department and as the dispatcher, every page in turn, --requests
+rounds; prints p50/p95 per page (wall time, and the app process's CPU time) and writes them to
+bench/out/bench_appeals-<db>.json. Target: p95 <= 50 ms.
 """
 import argparse
 import json
@@ -95,23 +96,35 @@ def percentiles(times):
     return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]
 
 
-def measure(client, url, n, warmup, headers=None):
-    """Wall time of each request and the CPU time this process spent on it (the app's own share:
-    on SQLite that is all of the server's work, on PostgreSQL the database's work is not in it)."""
-    for _ in range(warmup):
-        client.get(url, headers=headers)
-    wall, cpu = [], []
+def timed_get(client, url, headers):
+    """(wall ms, this process's CPU ms, status) of one request: the CPU share is the app's own work (on
+    SQLite all of the server's work; on PostgreSQL the database's work is not in it)."""
+    started, started_cpu = time.perf_counter(), time.process_time()
+    response = client.get(url, headers=headers)
+    wall, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
+    if response.status_code not in (200, 204):
+        raise SystemExit(f"{url}: HTTP {response.status_code}")
+    return wall, cpu, response.status_code
+
+
+def measure(targets, n, warmup):
+    """Time every page n times, round-robin (a burst of load elsewhere on the machine then spreads over
+    all pages instead of spoiling a few); returns one figures dict per target."""
+    for client, url, headers in targets:
+        for _ in range(warmup):
+            client.get(url, headers=headers)
+    samples = [([], []) for _ in targets]
     for _ in range(n):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        response = client.get(url, headers=headers)
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-        if response.status_code not in (200, 204):
-            raise SystemExit(f"{url}: HTTP {response.status_code}")
-    p50, p95 = percentiles(wall)
-    cpu50, cpu95 = percentiles(cpu)
-    return {"p50": p50, "p95": p95, "max": max(wall), "cpu_p50": cpu50, "cpu_p95": cpu95,
-            "status": response.status_code}
+        for (client, url, headers), (wall, cpu) in zip(targets, samples):
+            w, c, _ = timed_get(client, url, headers)
+            wall.append(w)
+            cpu.append(c)
+    figures = []
+    for wall, cpu in samples:
+        p50, p95 = percentiles(wall)
+        cpu50, cpu95 = percentiles(cpu)
+        figures.append({"p50": p50, "p95": p95, "max": max(wall), "cpu_p50": cpu50, "cpu_p95": cpu95})
+    return figures
 
 
 def explain(app, client, url):
@@ -155,18 +168,19 @@ def main():
     print(f"{args.db}: {args.requests} requests per page after {args.warmup} warm-up; milliseconds; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'page':<34}{'p50':>8}{'p95':>8}{'max':>8}{'cpu p50':>9}{'cpu p95':>9}")
+    targets = []
     for who, label, url in plan:
-        client = clients[who]
-        headers = None
+        client, headers = clients[who], None
         if url is None:
             url, headers = poll_url(client), {"HX-Request": "true"}
         if args.explain:
             explain(app, client, url)
-        figures = measure(client, url, args.requests, args.warmup, headers)
+        targets.append((client, url, headers))
+    for (who, label, _), (_, url, _), figures in zip(plan, targets, measure(targets, args.requests, args.warmup)):
         results.append({"who": who, "page": label, "url": url, **figures})
         flag = "" if figures["p95"] <= TARGET_MS else "  > target"
         print(f"{label:<34}{figures['p50']:8.1f}{figures['p95']:8.1f}{figures['max']:8.1f}"
-              f"{figures['cpu_p50']:9.1f}{figures['cpu_p95']:9.1f}{flag}", flush=True)
+              f"{figures['cpu_p50']:9.1f}{figures['cpu_p95']:9.1f}{flag}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"bench_appeals-{args.db}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
     worst = max(r["p95"] for r in results)

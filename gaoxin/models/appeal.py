@@ -228,9 +228,10 @@ Index("ix_appeals_open_work", Appeal.lead_unit_id, Appeal.state, Appeal.due_on, 
 #: SQLite matches the expression of ix_appeals_open_due in a query.
 EFFECTIVE_DUE = case((Appeal.state == literal("dispatched", literal_execute=True), Appeal.sign_due_on),
                      else_=Appeal.due_on)
-# PostgreSQL wants an expression in an index definition in its own parentheses.
-Index("ix_appeals_open_due", Grouping(EFFECTIVE_DUE), Appeal.lead_unit_id, Appeal.id, Appeal.version,
-      sqlite_where=_OPEN, postgresql_where=_OPEN)
+# PostgreSQL wants an expression in an index definition in its own parentheses, and reads the index
+# alone (index-only scan) only when the columns the expression is made of are in it too.
+Index("ix_appeals_open_due", Grouping(EFFECTIVE_DUE), Appeal.lead_unit_id, Appeal.id, Appeal.version, Appeal.state,
+      Appeal.sign_due_on, Appeal.due_on, sqlite_where=_OPEN, postgresql_where=_OPEN)
 Index("ix_appeals_done_replied", Appeal.lead_unit_id, Appeal.replied_at, Appeal.id, Appeal.category_id,
       Appeal.created_at, Appeal.enterprise_id, Appeal.version, sqlite_where=_DONE, postgresql_where=_DONE)
 
