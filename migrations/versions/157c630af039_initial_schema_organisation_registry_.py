@@ -1,8 +1,8 @@
 """initial schema: organisation, registry, appeals, policies and applications, audit
 
-Revision ID: 453277da15c5
+Revision ID: 157c630af039
 Revises: 
-Create Date: 2026-11-25 17:04:59.035157
+Create Date: 2026-11-25 17:41:41.592305
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import gaoxin.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '453277da15c5'
+revision = '157c630af039'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -332,6 +332,14 @@ def upgrade():
         batch_op.create_index('ix_appeals_lead_state_due', ['lead_unit_id', 'state', 'due_on'], unique=False)
         batch_op.create_index('ix_appeals_lead_supervised', ['lead_unit_id', 'supervised_at'], unique=False)
         batch_op.create_index('ix_appeals_open_work', ['lead_unit_id', 'state', 'due_on', 'supervised_at', 'sign_due_on', 'category_id', 'created_at', 'enterprise_id', 'version', 'id'], unique=False, sqlite_where=sa.text("state = 'dispatched' OR state = 'in_progress'"), postgresql_where=sa.text("state = 'dispatched' OR state = 'in_progress'"))
+        # Autogenerate skips expression indexes: the running deadline of an open appeal (sign-for while
+        # dispatched, handling otherwise), written out as the model's Index("ix_appeals_open_due") renders it.
+        batch_op.create_index(
+            'ix_appeals_open_due',
+            [sa.text("(CASE WHEN (state = 'dispatched') THEN sign_due_on ELSE due_on END)"),
+             'lead_unit_id', 'id', 'version', 'state', 'sign_due_on', 'due_on'],
+            unique=False, sqlite_where=sa.text("state = 'dispatched' OR state = 'in_progress'"),
+            postgresql_where=sa.text("state = 'dispatched' OR state = 'in_progress'"))
         batch_op.create_index(batch_op.f('ix_appeals_salon_id'), ['salon_id'], unique=False)
         batch_op.create_index('ix_appeals_state_created', ['state', 'created_at'], unique=False)
         batch_op.create_index('ix_appeals_state_due', ['state', 'due_on'], unique=False)
@@ -517,6 +525,7 @@ def downgrade():
         batch_op.drop_index('ix_appeals_state_due')
         batch_op.drop_index('ix_appeals_state_created')
         batch_op.drop_index(batch_op.f('ix_appeals_salon_id'))
+        batch_op.drop_index('ix_appeals_open_due')
         batch_op.drop_index('ix_appeals_open_work', sqlite_where=sa.text("state = 'dispatched' OR state = 'in_progress'"), postgresql_where=sa.text("state = 'dispatched' OR state = 'in_progress'"))
         batch_op.drop_index('ix_appeals_lead_supervised')
         batch_op.drop_index('ix_appeals_lead_state_due')
