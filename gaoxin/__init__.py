@@ -50,6 +50,8 @@ def create_app(test_config=None):
     auth_hooks.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    # "/inbox/" typed by hand finds "/inbox" (and the other way round) instead of a 404.
+    app.url_map.strict_slashes = False
     _register_blueprints(app)
     app.after_request(_security_headers)
 
