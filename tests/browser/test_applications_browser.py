@@ -1,6 +1,7 @@
 """A policy application through the window, the department and the paying unit in a real browser, with the
 supplement and result notices printed to PDF by Chromium and read back."""
 import itertools
+import re
 import os
 import shutil
 import subprocess
@@ -145,3 +146,16 @@ def test_window_department_and_paying_unit_complete_an_application(page, live_ap
     with live_app.app_context():
         application = db.session.get(Application, application_id)
         assert application.state == "disbursed" and application.disbursed_amount == Decimal("250000.00")
+        code_tail = db.session.get(Enterprise, enterprise_id).credit_code[-6:]
+    logout(page)
+
+    # The enterprise looks it up with the receipt and its credit code's last 6 characters.
+    visit(page, "/track")
+    page.get_by_label("回执号", exact=True).fill(receipt)
+    page.get_by_label("统一社会信用代码后6位", exact=True).fill(code_tail.lower())
+    submit(page, page.get_by_role("button", name="查询"))
+    result = page.locator("section", has=page.get_by_role("heading", level=2, name=re.compile(receipt)))
+    expect(result.get_by_role("heading", level=2)).to_contain_text("已拨付")
+    expect(result).to_contain_text(enterprise_name)
+    expect(result).to_contain_text("¥250,000.00")
+    assert "张丽" not in page.content(), "the public lookup shows the window clerk's name"
