@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..demo_data import INDUSTRY_SECTIONS
 from ..models import EnterpriseSize
 from ..registry_text import CreditCodeError, normalize_credit_code, validate_mobile
+from .fields import ChoiceField
 from .fields import int_or_none as _int_or_none
 from .fields import strip_or_none as _strip
 
@@ -45,8 +46,8 @@ class EnterpriseForm(FlaskForm):
         Optional(), Length(max=ADDRESS_MAX, message=f"住所不能超过{ADDRESS_MAX}个字。"),
     ])
     building_id = SelectField("所在楼宇", coerce=_int_or_none, validate_choice=False)
-    industry = SelectField("行业门类（GB/T 4754）", choices=industry_choices(), filters=[_strip])
-    size = SelectField("企业规模", choices=size_choices(), filters=[_strip])
+    industry = ChoiceField("行业门类（GB/T 4754）", choices=industry_choices(), invalid_message="请从列表中选择行业门类。")
+    size = ChoiceField("企业规模", choices=size_choices(), invalid_message="请从列表中选择企业规模。")
 
     #: Set by validate_credit_code when the code is already registered: the template links to it.
     duplicate = None
@@ -74,7 +75,9 @@ class EnterpriseForm(FlaskForm):
 
     def enterprise_data(self):
         """The enterprise fields as a dict for services.enterprises."""
-        return {f: getattr(self, f).data for f in ("name", "credit_code", "legal_rep", "address", "building_id", "industry", "size")}
+        data = {f: getattr(self, f).data for f in ("name", "credit_code", "legal_rep", "address", "building_id", "industry", "size")}
+        # "（未填写）" is the empty choice: stored as NULL.
+        return {k: (None if v == "" else v) for k, v in data.items()}
 
 
 class NewEnterpriseForm(EnterpriseForm):

@@ -2,8 +2,8 @@
 the enterprise's file with masked mobiles, credit-code errors on the new-enterprise form, search without JavaScript.
 
 Reads the demo enterprises (tests/browser/conftest.py); the enterprise the credit-code test types in is
-refused, and the test checks that it was never created. Two xfail(strict) tests record app bugs: arrow keys
-from the search box, and 行业门类/企业规模 left unfilled (once fixed, that test registers a uniquely named enterprise).
+refused, and the test checks that it was never created. Arrow keys work from the search box, and 行业门类/企业规模
+may stay unfilled (that test registers a uniquely named enterprise).
 """
 import itertools
 import re
@@ -97,9 +97,6 @@ def test_search_by_initials_and_traditional_then_open_the_file_with_the_keyboard
     assert_enterprise_file(page, maipu)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: the registry search box (templates/enterprises/index.html, input#q) has no data-typeahead / "
-    "aria-controls, so app.js ignores ArrowDown there and the results stay out of arrow-key reach"))
 def test_arrow_down_from_the_search_box_then_enter_opens_the_enterprise(page, maipu):
     login(page, "clerk_station")
     visit(page, "/enterprises")
@@ -190,9 +187,6 @@ def _new_credit_code(live_app):
     return code
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app bug: 行业门类 and 企业规模 left at （未填写） are refused with WTForms' English \"Not a valid choice.\" "
-    "(gaoxin/forms/enterprises.py: filters=[_strip] turns the empty choice '' into None, which matches no choice)"))
 def test_industry_and_size_may_stay_unfilled(page, live_app):
     name = f"成都浏览器测试未填行业科技有限公司{next(_counter)}"
     login(page, "clerk_station")

@@ -11,8 +11,8 @@
       if (event.key === "ArrowDown") {
         var first = box.querySelector("a, button");
         if (first) { event.preventDefault(); first.focus(); }
-      } else if (event.key === "Escape") {
-        box.innerHTML = "";
+      } else if (event.key === "Escape" && box.hasAttribute("data-typeahead-list")) {
+        box.innerHTML = "";  // a suggestion list closes; a page of search results stays
       }
       return;
     }
