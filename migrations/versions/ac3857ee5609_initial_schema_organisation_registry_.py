@@ -1,8 +1,8 @@
 """initial schema: organisation, registry, appeals, policies and applications, audit
 
-Revision ID: 157c630af039
+Revision ID: ac3857ee5609
 Revises: 
-Create Date: 2026-11-25 17:41:41.592305
+Create Date: 2026-11-25 17:55:44.933198
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import gaoxin.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '157c630af039'
+revision = 'ac3857ee5609'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -327,6 +327,7 @@ def upgrade():
     with op.batch_alter_table('appeals', schema=None) as batch_op:
         batch_op.create_index('ix_appeals_category_created', ['category_id', 'created_at'], unique=False)
         batch_op.create_index('ix_appeals_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_appeals_done_enterprise', ['lead_unit_id', 'enterprise_id', 'replied_at', 'id', 'version'], unique=False, sqlite_where=sa.text("state = 'replied' OR state = 'closed'"), postgresql_where=sa.text("state = 'replied' OR state = 'closed'"))
         batch_op.create_index('ix_appeals_done_replied', ['lead_unit_id', 'replied_at', 'id', 'category_id', 'created_at', 'enterprise_id', 'version'], unique=False, sqlite_where=sa.text("state = 'replied' OR state = 'closed'"), postgresql_where=sa.text("state = 'replied' OR state = 'closed'"))
         batch_op.create_index('ix_appeals_enterprise_created', ['enterprise_id', 'created_at'], unique=False)
         batch_op.create_index('ix_appeals_lead_state_due', ['lead_unit_id', 'state', 'due_on'], unique=False)
@@ -531,6 +532,7 @@ def downgrade():
         batch_op.drop_index('ix_appeals_lead_state_due')
         batch_op.drop_index('ix_appeals_enterprise_created')
         batch_op.drop_index('ix_appeals_done_replied', sqlite_where=sa.text("state = 'replied' OR state = 'closed'"), postgresql_where=sa.text("state = 'replied' OR state = 'closed'"))
+        batch_op.drop_index('ix_appeals_done_enterprise', sqlite_where=sa.text("state = 'replied' OR state = 'closed'"), postgresql_where=sa.text("state = 'replied' OR state = 'closed'"))
         batch_op.drop_index('ix_appeals_created')
         batch_op.drop_index('ix_appeals_category_created')
 
