@@ -23,7 +23,7 @@ def local_time(value, fmt="%Y-%m-%d %H:%M"):
 def init_app(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["mask_mobile"] = lambda v: mask_mobile(v) if v else ""
-    app.jinja_env.filters["appeal_action_title"] = _appeal_action_title
+    app.jinja_env.globals["appeal_action_title"] = _appeal_action_title
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["formats_title"] = formats_title
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
