@@ -74,3 +74,11 @@ class VersionedForm(FlaskForm):
     """An action that carries the version the user saw, so a stale page cannot overwrite newer work."""
 
     version = HiddenField(filters=[int_or_none])
+
+
+def prefix_ids(forms):
+    """Several action forms on one page share field names (text, reason, version): prefix each field's
+    id with its form's name so every id is unique and every label finds its own field."""
+    for name, form in forms.items():
+        for field in form:
+            field.id = field.label.field_id = f"{name}-{field.short_name}"

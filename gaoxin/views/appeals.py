@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..forms import appeals as forms
+from ..forms.fields import prefix_ids
 from ..htmx import render
 from ..models import (
     Appeal, AppealCategory, Enterprise, Event, Extension, Salon, Unit, UnitKind, User,
@@ -230,11 +231,7 @@ def _detail_context(appeal, **extra):
             if hasattr(form, key):
                 getattr(form, key).choices = getattr(context["forms"][name], key).choices
         context["forms"][name] = form
-    for name, form in context["forms"].items():
-        # Several action forms sit on one page: give each field its own id so every label finds its field.
-        for f in form:
-            f.id = f"{name}-{f.short_name}"
-            f.label.field_id = f.id
+    prefix_ids(context["forms"])
     context.update(extra)
     return context
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..forms import applications as forms
+from ..forms.fields import prefix_ids
 from ..htmx import is_fragment_request, render
 from ..models import Application, Enterprise, ItemCheck, Policy, User
 from ..permissions import application_actions_for, can, get_visible_or_404, require, visible_applications
@@ -411,10 +412,7 @@ def _detail_context(application, **extra):
     for name, form in extra.pop("bound", {}).items():
         form.version.data = version
         context["forms"][name] = form
-    for name, form in context["forms"].items():
-        # Several forms share field names (reason, amount, version): keep element ids unique on the page.
-        for field in form:
-            field.id = field.label.field_id = f"{name}-{field.name}"
+    prefix_ids(context["forms"])
     context["forms"]["back"].item_ids.choices = [(row.item_id, row.item.name) for row in application.items]
     context["forms"]["materials"].attachment_ids.data = ",".join(str(a.id) for a in context["pending"])
     context.update(extra)
