@@ -307,3 +307,17 @@ def test_enterprise_page_lists_its_appeals_with_status(client, people, make_appe
     client.post("/logout")
     log_in(client, people["other_handler"].username)
     assert appeal.receipt_no not in text_of(client.get(f"/enterprises/{enterprise.id}"))
+
+
+def test_every_mistake_in_the_intake_is_reported_at_once(client, people, make_enterprise, db):
+    enterprise = make_enterprise()
+    log_in(client, people["clerk"].username)
+    response = client.post("/appeals/new", data={
+        "submission_token": "t", "enterprise_id": enterprise.id, "category_id": people["category"].id,
+        "channel": "building_station", "content": "", "contact_name": "周晓明", "contact_mobile": "12345",
+    })
+    page = text_of(response)
+    assert response.status_code == 422
+    assert "请填写诉求内容。" in page and "手机号码应为11位数字" in page
+    assert 'value="周晓明"' in response.get_data(as_text=True) and 'value="12345"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(Appeal)) is None

@@ -5,6 +5,7 @@ from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectFiel
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models.appeal import CONTENT_MAX, Channel, ReplyOutcome, Satisfaction
+from ..registry_text import validate_mobile
 from .fields import VersionedForm
 from .fields import int_or_none as _int_or_none
 
@@ -28,6 +29,14 @@ class IntakeForm(FlaskForm):
     ])
     files = MultipleFileField("附件")
     attachment_ids = HiddenField()
+
+    def validate_contact_mobile(self, field):
+        """Checked with the rest of the form, so one submission reports every mistake at once."""
+        if field.data:
+            try:
+                validate_mobile(field.data)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
 
 
 class SalonQuickForm(FlaskForm):
