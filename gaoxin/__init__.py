@@ -1,9 +1,8 @@
 """高新通: the application factory."""
-import gc
-from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, request
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
@@ -21,17 +20,7 @@ def create_app(test_config=None):
     """Create the app; `test_config` overrides the environment (tests pass a database URL)."""
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.update(
-        SQLALCHEMY_ENGINE_OPTIONS={},
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_NAME="gaoxin_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        MAX_CONTENT_LENGTH=110 * 1024 * 1024,
-        WTF_CSRF_TIME_LIMIT=None,
-        JSON_AS_ASCII=False,
-        RATELIMIT_HEADERS_ENABLED=True,
-    )
+    app.config.update(config.fixed_settings())
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -41,13 +30,19 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["GAOXIN_PROXY_COUNT"])
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # On this app's engine only: a listener on the Engine class would also fire for every other app's
+        # engine, and each create_app() (the tests make many) would add one more.
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth_hooks, errors, filters
+    from . import auth_hooks, errors, filters, input_guard
 
+    input_guard.init_app(app)
     auth_hooks.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
@@ -59,9 +54,6 @@ def create_app(test_config=None):
     from .cli import gaoxin_cli
 
     app.cli.add_command(gaoxin_cli)
-    # What start-up loaded lives as long as the process (pypinyin's dictionaries alone are 200,000 lists):
-    # keep it out of the garbage collector, whose full passes over it took 95 ms in the middle of requests.
-    gc.freeze()
     return app
 
 
@@ -76,17 +68,16 @@ def _engine_options(app):
         options.setdefault("pool_pre_ping", True)
     elif uri.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30})
-        from sqlalchemy import event
-        from sqlalchemy.engine import Engine
 
-        @event.listens_for(Engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, record):  # pragma: no cover - trivial
-            if type(dbapi_connection).__module__.startswith("sqlite3"):
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA foreign_keys=ON")
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.close()
+
+def _sqlite_pragmas(dbapi_connection, record):
+    """On every new SQLite connection: enforce foreign keys (off by default in SQLite), and WAL so that
+    readers do not wait for the writer (synchronous=NORMAL is safe under WAL)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def _register_blueprints(app):

@@ -1,4 +1,4 @@
-"""Flask-Login wiring: server-side sessions, idle time-out, forced password change, HX-Redirect to log in."""
+"""Flask-Login wiring: server-side sessions, idle time-out, forced password change (one-time or expired), HX-Redirect to log in."""
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, request, session, url_for
@@ -66,16 +66,26 @@ def _unauthorized():
     return redirect(target)
 
 
+#: Why the password must be changed → the message on the way to the change page.
+FORCED_CHANGE_MESSAGES = {
+    "initial": "首次登录须修改初始密码，请先修改密码。",
+    "reset": "您的密码已被管理员重置，请先修改密码。",
+    "expired": "您的密码已超过有效期，请先修改密码。",
+}
+
+
 def _force_password_change():
-    if (
-        current_user.is_authenticated
-        and current_user.must_change_password
-        and request.endpoint not in PASSWORD_CHANGE_ALLOWED
-    ):
-        if request.headers.get("HX-Request") == "true":
-            response = current_app.response_class("", 200)
-            response.headers["HX-Redirect"] = url_for("auth.change_password")
-            return response
-        flash("首次登录或密码已被重置，请先修改密码。", "warning")
-        return redirect(url_for("auth.change_password"))
-    return None
+    # A one-time (initial or reset) or expired password opens only the change page: it cannot be used to work.
+    if not current_user.is_authenticated or request.endpoint in PASSWORD_CHANGE_ALLOWED:
+        return None
+    from .services.accounts import must_change_password
+
+    reason = must_change_password(current_user)
+    if reason is None:
+        return None
+    if request.headers.get("HX-Request") == "true":
+        response = current_app.response_class("", 200)
+        response.headers["HX-Redirect"] = url_for("auth.change_password")
+        return response
+    flash(FORCED_CHANGE_MESSAGES[reason], "warning")
+    return redirect(url_for("auth.change_password"))

@@ -1,4 +1,4 @@
-"""`flask gaoxin …` commands: demo data, the first administrators, registry import."""
+"""`flask gaoxin …` commands: demo data, the first administrators, registry import, audit chain check and archive."""
 import secrets
 import string
 import time
@@ -113,3 +113,46 @@ def import_enterprises_command(path, show_count):
         click.echo(f"  第{row}行 [{column}] {reason}")
     if len(result.problems) > show_count:
         click.echo(f"  ……另有 {len(result.problems) - show_count} 个问题未列出。")
+
+
+@gaoxin_cli.command("audit-verify")
+@click.argument("archives", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def audit_verify_command(archives):
+    """Check the audit log's hash chain, or the given archive files; exits 1 naming the first broken entry."""
+    from .services import audit
+
+    broken = False
+    if archives:
+        for path in archives:
+            check = audit.verify_archive(path)
+            click.echo(f"{path}：{check.summary}")
+            broken = broken or not check.ok
+    else:
+        started = time.perf_counter()
+        check = audit.verify_chain()
+        audit.save_check(check, username="cli")
+        db.session.commit()
+        click.echo(f"{check.summary}（用时 {time.perf_counter() - started:.1f} 秒）")
+        broken = not check.ok
+    if broken:
+        raise click.exceptions.Exit(1)
+
+
+@gaoxin_cli.command("audit-archive")
+@click.option("--before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Archive entries before this China date (at least six months ago).")
+@click.argument("path", type=click.Path(dir_okay=False))
+def audit_archive_command(before, path):
+    """Move audit entries older than --before to PATH (JSON lines with their hashes); the chain still verifies."""
+    from .services import audit
+
+    try:
+        result = audit.archive(before.date(), path)
+    except audit.AuditArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not result.count:
+        click.echo(f"{before:%Y-%m-%d} 以前没有可归档的记录。")
+        return
+    click.echo(f"已归档 {result.count} 条记录（序号 {result.first_seq}–{result.last_seq}）至 {path}，并从表中移出；"
+               f"表中的链从此接续，锚点哈希 {result.last_hash}。")
+    click.echo(f"请妥善保存该文件，可用 flask gaoxin audit-verify {path} 校验。")

@@ -1,9 +1,8 @@
-"""Configuration: the only module that reads os.environ (GAOXIN_* and DATABASE_URL)."""
+"""Configuration: the only module that reads os.environ (GAOXIN_* and DATABASE_URL); every key is listed here."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bool(name, default=False):
@@ -37,11 +36,42 @@ def _secret_key(instance_path):
     return path.read_text().strip()
 
 
+def fixed_settings():
+    """Settings that are the same in every deployment (a fresh mapping: create_app adds engine options)."""
+    return {
+        #: Engine options; create_app fills in the driver's (connect_args, pool_pre_ping).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        #: The session cookie: not readable by scripts, not sent on cross-site posts, our own name.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "gaoxin_session",
+        #: The longest a session lives, however active (idleness ends it sooner: GAOXIN_IDLE_MINUTES).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        #: The largest request body (110 MB): several attachments of at most 20 MB each, or a registry export.
+        "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,
+        #: A CSRF token lasts as long as the session (a form left open over lunch still submits).
+        "WTF_CSRF_TIME_LIMIT": None,
+        #: JSON answers keep Chinese readable instead of \u escapes.
+        "JSON_AS_ASCII": False,
+        #: Rate-limited answers say how many requests are left and when the window resets.
+        "RATELIMIT_HEADERS_ENABLED": True,
+        #: werkzeug password-hash method; tests set a cheap scrypt so that logging in stays fast.
+        "GAOXIN_PASSWORD_METHOD": "scrypt",
+        #: Run an enterprise import inside the upload request instead of a background thread (tests).
+        "GAOXIN_IMPORT_SYNC": False,
+    }
+
+
 def from_environment(instance_path):
     """Build the config mapping from the environment."""
     data_dir = Path(os.environ.get("GAOXIN_DATA_DIR", Path(instance_path) / "files"))
     return {
+        #: Signs sessions and CSRF tokens: GAOXIN_SECRET_KEY, or a key kept in instance/secret_key.
         "SECRET_KEY": _secret_key(instance_path),
+        #: Key of the audit log's hash chain (HMAC-SHA256). Empty: derived from SECRET_KEY as
+        #: HMAC(SECRET_KEY, "audit"). Set it explicitly in production, keep it apart from the database
+        #: backups, and never change it: entries sealed with another key no longer verify.
+        "GAOXIN_AUDIT_KEY": os.environ.get("GAOXIN_AUDIT_KEY", ""),
         #: SQLite file in instance/ by default; PostgreSQL in production.
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         #: Where uploaded files live (a shared volume when several machines serve the site).
@@ -50,10 +80,15 @@ def from_environment(instance_path):
         "SESSION_COOKIE_SECURE": _bool("GAOXIN_SECURE_COOKIES"),
         #: Minutes of inactivity after which a session ends (等保 requirement).
         "GAOXIN_IDLE_MINUTES": int(os.environ.get("GAOXIN_IDLE_MINUTES", "30")),
+        #: Days a password may be used before a forced change (等保 身份鉴别: 定期更换); 0 turns it off.
+        "GAOXIN_PASSWORD_MAX_AGE_DAYS": int(os.environ.get("GAOXIN_PASSWORD_MAX_AGE_DAYS", "90")),
         #: Rate-limit counters; use redis://host:6379 when several workers serve the site.
         "RATELIMIT_STORAGE_URI": os.environ.get("GAOXIN_RATELIMIT_STORAGE", "memory://"),
         #: Number of proxies in front of the app whose X-Forwarded-For we trust.
         "GAOXIN_PROXY_COUNT": int(os.environ.get("GAOXIN_PROXY_COUNT", "0")),
         #: The name shown in the header and on printed notices.
         "GAOXIN_SITE_NAME": os.environ.get("GAOXIN_SITE_NAME", "高新通 · 企业服务平台"),
+        #: The enterprise service centre (the dispatch centre) as enterprises and staff know it: named in
+        #: messages about cases waiting for dispatch and in page footers.
+        "GAOXIN_CENTRE_NAME": os.environ.get("GAOXIN_CENTRE_NAME", "企业服务中心"),
     }

@@ -8,6 +8,8 @@ from itertools import accumulate
 
 from stdnum.cn import uscc
 
+from .reference import INDUSTRY_SECTIONS, SIZE_LABELS
+
 __all__ = [
     "INDUSTRY_SECTIONS",
     "SIZE_LABELS",
@@ -15,35 +17,7 @@ __all__ = [
     "make_credit_code",
 ]
 
-#: GB/T 4754-2017 sections (门类).
-INDUSTRY_SECTIONS = {
-    "A": "农、林、牧、渔业",
-    "B": "采矿业",
-    "C": "制造业",
-    "D": "电力、热力、燃气及水生产和供应业",
-    "E": "建筑业",
-    "F": "批发和零售业",
-    "G": "交通运输、仓储和邮政业",
-    "H": "住宿和餐饮业",
-    "I": "信息传输、软件和信息技术服务业",
-    "J": "金融业",
-    "K": "房地产业",
-    "L": "租赁和商务服务业",
-    "M": "科学研究和技术服务业",
-    "N": "水利、环境和公共设施管理业",
-    "O": "居民服务、修理和其他服务业",
-    "P": "教育",
-    "Q": "卫生和社会工作",
-    "R": "文化、体育和娱乐业",
-    "S": "公共管理、社会保障和社会组织",
-    "T": "国际组织",
-}
-
-#: Enterprise size (企业规模) labels.
-SIZE_LABELS = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
-
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_ORG_LETTERS = "ABCDEFGHJKLMNPQRTUWXY"
 
 #: Registration-authority region codes in Chengdu (5101xx); 510100 (city) and 510109 (高新区 in the
 #: statistical division codes) dominate, as they do for enterprises of the zone.

@@ -4,6 +4,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .permissions import Denied, NotVisible
+from .services import audit
 
 ERROR_TEXTS = {
     400: ("请求有误", "提交的内容无法处理，请返回上一页检查后重试。"),
@@ -18,6 +20,8 @@ ERROR_TEXTS = {
 
 
 def init_app(app):
+    app.register_error_handler(Denied, _denied)
+    app.register_error_handler(NotVisible, _denied)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -27,6 +31,16 @@ def render_error(code, message=None):
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500] if code >= 500 else ERROR_TEXTS[400])
     template = "errors/fragment.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
     return render_template(template, code=code, title=title, text=message or text), code
+
+
+def _denied(exc):
+    """A refused action or an attempt on another unit's case: roll back what the request had pending,
+    then write the refusal down on its own (越权尝试 are always audited)."""
+    db.session.rollback()
+    audit.record("access_denied", result="denied", detail=exc.action, object_type=exc.object_type,
+                 object_id=exc.object_id)
+    db.session.commit()
+    return _http_error(exc)
 
 
 def _csrf_error(exc):

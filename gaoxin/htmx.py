@@ -24,14 +24,3 @@ def render(template, block=None, status=200, headers=None, **context):
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
-
-
-def redirect_or_fragment(url):
-    """After an htmx action, send the browser elsewhere; a plain form gets a 303 redirect."""
-    from flask import redirect
-
-    if request.headers.get("HX-Request") == "true":
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, code=303)

@@ -2,9 +2,11 @@
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import Forbidden, NotFound
 
 from .extensions import db
 from .models import Enterprise, Role
+from .workflow import AppealState, ApplicationOutcome, ApplicationState
 
 #: Staff who work cases and therefore use the enterprise registry.
 CASE_ROLES = frozenset({Role.clerk, Role.window, Role.dispatcher, Role.handler, Role.dept_lead, Role.leader})
@@ -84,7 +86,7 @@ def _in_lead_unit(user, appeal):
 
 
 def _assign_in_lead_unit(user, appeal):
-    return _in_lead_unit(user, appeal) and appeal.state == "in_progress"
+    return _in_lead_unit(user, appeal) and appeal.state == AppealState.in_progress
 
 
 def _co_handler_pending(user, appeal):
@@ -117,14 +119,28 @@ OBJECT_CHECKS = {
 }
 
 
-def require(action, obj=None):
-    """Abort with 403 (audited) unless the current user may perform `action`."""
-    if not can(current_user, action, obj):
-        from .services.audit import record
+class Denied(Forbidden):
+    """403 for an action the user may not take; the error handler audits it after rolling back the
+    request's pending work (a refusal is written down, never committed along with half a request)."""
 
-        record("access_denied", obj, result="denied", detail=action)
-        db.session.commit()
-        abort(403)
+    def __init__(self, action, object_type=None, object_id=None):
+        super().__init__()
+        self.action, self.object_type, self.object_id = action, object_type, object_id
+
+
+class NotVisible(NotFound):
+    """404 for an existing object outside the user's sight (越权尝试); audited like Denied."""
+
+    def __init__(self, action, object_type, object_id):
+        super().__init__()
+        self.action, self.object_type, self.object_id = action, object_type, object_id
+
+
+def require(action, obj=None):
+    """Raise Denied (a 403, audited) unless the current user may perform `action` (on `obj`)."""
+    if not can(current_user, action, obj):
+        raise Denied(action, type(obj).__name__ if obj is not None else None,
+                     getattr(obj, "id", None) if obj is not None else None)
 
 
 def visible_enterprises(user):
@@ -186,10 +202,13 @@ def manageable_departments(user):
     return query.where(Unit.id == user.unit_id)
 
 
-def get_visible_or_404(query, object_id, model):
-    """Load one object through a visibility query; 404 for what the user may not see."""
+def get_visible_or_404(query, object_id, model, action="view"):
+    """Load one object through a visibility query; 404 for what the user may not see, raised as
+    NotVisible (audited) when the object exists, so that probing other units' ids leaves a trace."""
     obj = db.session.scalar(query.where(model.id == object_id))
     if obj is None:
+        if db.session.scalar(select(model.id).where(model.id == object_id)) is not None:
+            raise NotVisible(f"{model.__name__.lower()}.{action}", model.__name__, object_id)
         abort(404)
     return obj
 
@@ -244,9 +263,9 @@ def visible_applications(user):
     if user.has_role(Role.clerk):
         conditions.append(Application.intake_unit_id == user.unit_id)
     if user.has_role(*DEPARTMENT_ROLES):
-        conditions.append((Application.department_id == user.unit_id) & (Application.state != "draft"))
+        conditions.append((Application.department_id == user.unit_id) & (Application.state != ApplicationState.draft))
         if user.unit.is_paying_unit:
-            conditions.append(Application.outcome == "approved")
+            conditions.append(Application.outcome == ApplicationOutcome.approved)
     return query.where(or_(*conditions)) if conditions else query.where(False)
 
 
@@ -267,7 +286,7 @@ def application_actions_for(user, application):
     on `application` in its current state."""
     from .workflow import application_actions
 
-    allowed = {a.value for a in application_actions(application.state, approved=application.outcome == "approved")}
+    allowed = {a.value for a in application_actions(application.state, approved=application.outcome == ApplicationOutcome.approved)}
     return {
         name for permission, name, actions in APPLICATION_ACTION_PERMISSIONS
         if allowed & actions and can(user, permission, application)

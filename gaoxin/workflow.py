@@ -27,10 +27,62 @@ def _refusal(state_title: str, action_title: str) -> WorkflowError:
     return WorkflowError(f"当前状态“{state_title}”不能执行“{action_title}”。")
 
 
+# --------------------------------------------------------------------------- labelled enums
+
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members carry their Chinese title and badge CSS class, declared with the class.
+
+    After its members a subclass lists `__titles__` (every member → its Chinese title) and may list
+    `__css_classes__` (member → CSS class of its badge; the others get ""), as Indico's enums do. Both are
+    keyed by value; inside the class body a member's name still means its value, so `{draft: "草稿"}` works.
+    A member is its value for every other purpose: `str(m)`, `f"{m}"`, `m == "x"` and hashing all treat it
+    as the string stored in the database, so a member and its value find the same dict entry.
+    """
+
+    __titles__: dict[str, str] = {}
+    __css_classes__: dict[str, str] = {}
+
+    # Deliberately shadows str.title: templates want the Chinese label, and the
+    # capitalising str method is meaningless for these codes.
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Chinese label of the member."""
+        return type(self).__titles__[self.value]
+
+    @property
+    def css_class(self) -> str:
+        """CSS class of the member's badge (`status-ok`, `status-warn`, `status-bad`), or ""."""
+        return type(self).__css_classes__.get(self.value, "")
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, title) of every member in declaration order, for a form's choices."""
+        return [(m.value, m.title) for m in cls]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __hash__(self) -> int:
+        # Enum hashes the member name; the value's hash keeps `m in {"x"}` true where name and value differ.
+        return str.__hash__(self)
+
+
+class StateEnum(LabelledEnum):
+    """A LabelledEnum of states; `__final__` lists the states a case never leaves (default: none)."""
+
+    __final__: frozenset[str] = frozenset()
+
+    @property
+    def is_open(self) -> bool:
+        """Still alive: some action can move it on (not one of the class's `__final__` states)."""
+        return self.value not in type(self).__final__
+
+
 # --------------------------------------------------------------------------- appeals
 
 
-class AppealState(str, enum.Enum):
+class AppealState(StateEnum):
     """Where an appeal (诉求) is in its life."""
 
     registered = "registered"
@@ -41,30 +93,45 @@ class AppealState(str, enum.Enum):
     closed = "closed"
     withdrawn = "withdrawn"
 
-    # Deliberately shadows str.title: templates want the Chinese label, and the
-    # capitalising str method is meaningless for these codes.
+    __titles__ = {
+        registered: "已登记",
+        awaiting_dispatch: "待派单",
+        dispatched: "待签收",
+        in_progress: "办理中",
+        replied: "已答复",
+        closed: "已办结",
+        withdrawn: "已撤回",
+    }
+    __css_classes__ = {
+        awaiting_dispatch: "status-warn",
+        dispatched: "status-warn",
+        replied: "status-ok",
+        closed: "status-ok",
+    }
+    __final__ = frozenset({closed, withdrawn})
+
     @property
-    def title(self) -> str:  # type: ignore[override]
-        """Chinese label of the state."""
-        return APPEAL_STATE_LABELS[self]
+    def with_department(self) -> bool:
+        """The lead department has work to do on it: sign for it (dispatched) or handle it (in_progress)."""
+        return self in (AppealState.dispatched, AppealState.in_progress)
+
+    @property
+    def is_answered(self) -> bool:
+        """The department has replied (replied, or closed after the follow-up)."""
+        return self in (AppealState.replied, AppealState.closed)
 
 
-APPEAL_STATE_LABELS: dict[AppealState, str] = {
-    AppealState.registered: "已登记",
-    AppealState.awaiting_dispatch: "待派单",
-    AppealState.dispatched: "待签收",
-    AppealState.in_progress: "办理中",
-    AppealState.replied: "已答复",
-    AppealState.closed: "已办结",
-    AppealState.withdrawn: "已撤回",
-}
+#: Chinese titles by state (derived from AppealState.__titles__; prefer `state.title`).
+APPEAL_STATE_LABELS: dict[AppealState, str] = {s: s.title for s in AppealState}
 
-OPEN_APPEAL_STATES: frozenset[AppealState] = frozenset(
-    s for s in AppealState if s not in (AppealState.closed, AppealState.withdrawn)
-)
+OPEN_APPEAL_STATES: frozenset[AppealState] = frozenset(s for s in AppealState if s.is_open)
+#: States in which the lead department still has work to do, in declaration order (queues, partial indexes).
+DEPARTMENT_APPEAL_STATES: tuple[AppealState, ...] = tuple(s for s in AppealState if s.with_department)
+#: States in which the department's answer stands, in declaration order (the 已答复 tab, partial indexes).
+ANSWERED_APPEAL_STATES: tuple[AppealState, ...] = tuple(s for s in AppealState if s.is_answered)
 
 
-class AppealAction(str, enum.Enum):
+class AppealAction(LabelledEnum):
     """Something a user does to an appeal; each one becomes a timeline event."""
 
     route = "route"
@@ -84,30 +151,28 @@ class AppealAction(str, enum.Enum):
     follow_up_unsatisfied = "follow_up_unsatisfied"
     withdraw = "withdraw"
 
-    @property
-    def title(self) -> str:  # type: ignore[override]
-        """Chinese label of the action."""
-        return APPEAL_ACTION_LABELS[self]
+    __titles__ = {
+        route: "登记派单",
+        queue: "转调度中心",
+        dispatch: "派单",
+        sign: "签收",
+        return_: "退单",
+        assign: "指派",
+        note: "内部备注",
+        extend_request: "申请延期",
+        extend_approve: "同意延期",
+        extend_refuse: "不同意延期",
+        supervise: "督办",
+        co_opinion: "协办意见",
+        reply: "答复",
+        follow_up_satisfied: "回访满意",
+        follow_up_unsatisfied: "回访不满意",
+        withdraw: "撤回",
+    }
 
 
-APPEAL_ACTION_LABELS: dict[AppealAction, str] = {
-    AppealAction.route: "登记派单",
-    AppealAction.queue: "转调度中心",
-    AppealAction.dispatch: "派单",
-    AppealAction.sign: "签收",
-    AppealAction.return_: "退单",
-    AppealAction.assign: "指派",
-    AppealAction.note: "内部备注",
-    AppealAction.extend_request: "申请延期",
-    AppealAction.extend_approve: "同意延期",
-    AppealAction.extend_refuse: "不同意延期",
-    AppealAction.supervise: "督办",
-    AppealAction.co_opinion: "协办意见",
-    AppealAction.reply: "答复",
-    AppealAction.follow_up_satisfied: "回访满意",
-    AppealAction.follow_up_unsatisfied: "回访不满意",
-    AppealAction.withdraw: "撤回",
-}
+#: Chinese titles by action (derived from AppealAction.__titles__; prefer `action.title`).
+APPEAL_ACTION_LABELS: dict[AppealAction, str] = {a: a.title for a in AppealAction}
 
 
 def _build_appeal_transitions() -> dict[tuple[AppealState, AppealAction], AppealState]:
@@ -170,7 +235,7 @@ def appeal_actions(state: AppealState | str) -> list[AppealAction]:
 # --------------------------------------------------------------------------- applications
 
 
-class ApplicationState(str, enum.Enum):
+class ApplicationState(StateEnum):
     """Where a policy application (政策兑现申报) is in its life."""
 
     draft = "draft"
@@ -183,26 +248,52 @@ class ApplicationState(str, enum.Enum):
     result_issued = "result_issued"
     disbursed = "disbursed"
 
+    __titles__ = {
+        draft: "草稿",
+        submitted: "待形式审查",
+        awaiting_supplement: "待补正",
+        refused: "不予受理",
+        accepted: "已受理（待部门审查）",
+        approved: "审核通过",
+        rejected: "审核不通过",
+        result_issued: "已出件",
+        disbursed: "已拨付",
+    }
+    __css_classes__ = {
+        submitted: "status-warn",
+        awaiting_supplement: "status-warn",
+        refused: "status-bad",
+        approved: "status-ok",
+        rejected: "status-bad",
+        result_issued: "status-ok",
+        disbursed: "status-ok",
+    }
+    # result_issued stays open: an approved result still waits for the money (a rejected one is
+    # complete, which services.applications.is_complete tells from the outcome).
+    __final__ = frozenset({refused, disbursed})
+
+
+#: Chinese titles by state (derived from ApplicationState.__titles__; prefer `state.title`).
+APPLICATION_STATE_LABELS: dict[ApplicationState, str] = {s: s.title for s in ApplicationState}
+
+
+class ApplicationOutcome(LabelledEnum):
+    """The department's decision on an application (实质审查), kept after the state moves on to result_issued."""
+
+    approved = "approved"
+    rejected = "rejected"
+
+    __titles__ = {approved: "审核通过", rejected: "审核不通过"}
+    __short_titles__ = {approved: "通过", rejected: "不通过"}
+    __css_classes__ = {approved: "status-ok", rejected: "status-bad"}
+
     @property
-    def title(self) -> str:  # type: ignore[override]
-        """Chinese label of the state."""
-        return APPLICATION_STATE_LABELS[self]
+    def short_title(self) -> str:
+        """The outcome in two or three characters, beside a state (已出件（通过）)."""
+        return type(self).__short_titles__[self.value]
 
 
-APPLICATION_STATE_LABELS: dict[ApplicationState, str] = {
-    ApplicationState.draft: "草稿",
-    ApplicationState.submitted: "待形式审查",
-    ApplicationState.awaiting_supplement: "待补正",
-    ApplicationState.refused: "不予受理",
-    ApplicationState.accepted: "已受理（待部门审查）",
-    ApplicationState.approved: "审核通过",
-    ApplicationState.rejected: "审核不通过",
-    ApplicationState.result_issued: "已出件",
-    ApplicationState.disbursed: "已拨付",
-}
-
-
-class ApplicationAction(str, enum.Enum):
+class ApplicationAction(LabelledEnum):
     """Something a user does to a policy application."""
 
     submit = "submit"
@@ -216,24 +307,22 @@ class ApplicationAction(str, enum.Enum):
     issue_result = "issue_result"
     disburse = "disburse"
 
-    @property
-    def title(self) -> str:  # type: ignore[override]
-        """Chinese label of the action."""
-        return APPLICATION_ACTION_LABELS[self]
+    __titles__ = {
+        submit: "提交申报",
+        supplement: "一次性告知补正",
+        resubmit: "补正后提交",
+        accept: "受理",
+        refuse: "不予受理",
+        approve: "审核通过",
+        reject: "审核不通过",
+        back_to_supplement: "退回补正",
+        issue_result: "出件",
+        disburse: "拨付",
+    }
 
 
-APPLICATION_ACTION_LABELS: dict[ApplicationAction, str] = {
-    ApplicationAction.submit: "提交申报",
-    ApplicationAction.supplement: "一次性告知补正",
-    ApplicationAction.resubmit: "补正后提交",
-    ApplicationAction.accept: "受理",
-    ApplicationAction.refuse: "不予受理",
-    ApplicationAction.approve: "审核通过",
-    ApplicationAction.reject: "审核不通过",
-    ApplicationAction.back_to_supplement: "退回补正",
-    ApplicationAction.issue_result: "出件",
-    ApplicationAction.disburse: "拨付",
-}
+#: Chinese titles by action (derived from ApplicationAction.__titles__; prefer `action.title`).
+APPLICATION_ACTION_LABELS: dict[ApplicationAction, str] = {a: a.title for a in ApplicationAction}
 
 _S, _A = ApplicationState, ApplicationAction
 APPLICATION_TRANSITIONS: dict[tuple[ApplicationState, ApplicationAction], ApplicationState] = {

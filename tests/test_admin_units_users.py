@@ -139,17 +139,17 @@ def test_generated_passwords_meet_the_policy():
 def test_sysadmin_creates_a_user_and_sees_the_one_time_password_once(app, client, login_as, make_unit, db):
     login_as(Role.sysadmin)
     unit = make_unit(UnitKind.department, name="科技人才局")
-    response = client.post("/admin/users/new", data={
-        "username": "liuyang", "name": "刘洋", "unit_id": unit.id, "roles": ["handler", "dept_lead"],
-    })
+    response = client.post("/admin/users/new", data={"username": "liuyang", "name": "刘洋", "unit_id": unit.id})
     assert response.status_code == 200
     page = text_of(response)
     assert "用户已创建" in page and "只显示这一次" in page
+    # 三员分立 (issue 8): the account has no role until the security admin grants one.
+    assert "该账号尚无角色，请安全管理员在“账号安全”中授予" in page
     password = shown_password(response)
     assert password_problem(password) is None
     user = db.session.scalar(select(User).where(User.username == "liuyang"))
     assert user.name == "刘洋" and user.unit_id == unit.id and user.must_change_password
-    assert user.roles == {Role.handler, Role.dept_lead}
+    assert user.roles == frozenset()
     assert user.check_password(password)
     assert password not in text_of(client.get("/admin/users"))
     (entry,) = audit_actions(db, "user_created")
@@ -163,9 +163,6 @@ def test_sysadmin_creates_a_user_and_sees_the_one_time_password_once(app, client
 @pytest.mark.parametrize("data, message", [
     ({"username": "", "name": "张三", "roles": ["clerk"]}, "请输入用户名。"),
     ({"username": "zhangsan", "name": "", "roles": ["clerk"]}, "请输入姓名。"),
-    ({"username": "zhangsan", "name": "张三", "roles": []}, "请至少选择一个角色。"),
-    ({"username": "zhangsan", "name": "张三", "roles": ["sysadmin"]}, "所选项无效"),
-    ({"username": "zhangsan", "name": "张三", "roles": ["clerk", "auditor"]}, "所选项无效"),
     ({"username": "张三", "name": "张三", "roles": ["clerk"]}, "用户名为3至40位英文字母、数字或 . _ -。"),
     ({"username": "zhangsan", "name": "张三", "roles": ["clerk"], "unit_id": ""}, "请选择所在单位。"),
     ({"username": "zhangsan", "name": "张三", "roles": ["clerk"], "unit_id": "abc"}, "请选择所在单位。"),
@@ -223,21 +220,19 @@ def test_users_list_shows_roles_state_and_lock(client, login_as, make_user):
     assert re.search(r"locked1 .* 锁定至 \d\d:\d\d", page)
 
 
-def test_sysadmin_edits_name_unit_and_business_roles(client, login_as, make_user, make_unit, db):
+def test_sysadmin_edits_name_and_unit_and_sees_the_roles_read_only(client, login_as, make_user, make_unit, db):
     login_as(Role.sysadmin)
     user = make_user(Role.handler, name="刘阳")
     new_unit = make_unit(UnitKind.department, name="发展规划局")
     page = client.get(f"/admin/users/{user.id}/edit").get_data(as_text=True)
-    assert 'value="刘阳"' in page and checked_boxes(page) == ["handler"]
-    response = client.post(f"/admin/users/{user.id}/edit", data={
-        "name": "刘洋", "unit_id": new_unit.id, "roles": ["dept_lead"],
-    })
+    # 三员分立 (issue 8): roles are granted by the security admin; the sysadmin sees them, without checkboxes.
+    assert 'value="刘阳"' in page and checked_boxes(page) == [] and "部门经办人" in page
+    response = client.post(f"/admin/users/{user.id}/edit", data={"name": "刘洋", "unit_id": new_unit.id})
     assert response.status_code == 303
     user = db.session.get(User, user.id)
-    assert (user.name, user.unit_id, user.roles) == ("刘洋", new_unit.id, {Role.dept_lead})
+    assert (user.name, user.unit_id, user.roles) == ("刘洋", new_unit.id, {Role.handler})
     (entry,) = audit_actions(db, "user_updated")
     assert "姓名：刘阳 → 刘洋" in entry.detail and "发展规划局" in entry.detail
-    assert "部门经办人 → 部门负责人" in entry.detail
 
 
 def test_sysadmin_edits_own_name_but_not_own_roles(client, login_as, db):

@@ -28,6 +28,10 @@ def people(make_unit, make_user, make_category):
     }
 
 
+def event_count(db, appeal):
+    return len(db.session.scalars(select(Event.id).where(Event.appeal_id == appeal.id)).all())
+
+
 def act(client, user, path, **data):
     client.post("/logout")
     log_in(client, user.username)
@@ -180,10 +184,15 @@ def test_unsatisfied_follow_up_reopens_once_to_the_same_department_then_closes(c
 
 def test_follow_up_before_reply_is_refused_with_409(client, people, make_appeal, db):
     appeal = make_appeal(category=people["category"], recorder=people["clerk"])
+    version, events = appeal.version, event_count(db, appeal)
     log_in(client, people["clerk"].username)
     response = client.post(f"/appeals/{appeal.id}/follow-up", data={"version": appeal.version, "satisfaction": "satisfied"})
-    assert response.status_code == 403 or response.status_code == 409
-    assert db.session.get(Appeal, appeal.id).state == "dispatched"
+    # The recording unit may follow up, but not yet: the refusal is the workflow's (409), not a permission's.
+    assert response.status_code == 409
+    assert "当前状态“待签收”不能执行“回访满意”。" in text_of(response)
+    appeal = db.session.get(Appeal, appeal.id)
+    assert appeal.state == "dispatched" and appeal.version == version and appeal.satisfaction is None
+    assert event_count(db, appeal) == events
 
 
 def test_no_rule_goes_to_the_dispatcher_who_dispatches_with_a_co_handler(client, people, make_appeal, db):
@@ -260,15 +269,30 @@ def test_second_signer_is_told_who_has_it(client, people, make_appeal, db):
     appeal = make_appeal(category=people["category"], recorder=people["clerk"])
     version = appeal.version
     act(client, people["handler"], f"/appeals/{appeal.id}/sign", version=version)
+    signed_version, events = db.session.get(Appeal, appeal.id).version, event_count(db, appeal)
     response = act(client, people["handler2"], f"/appeals/{appeal.id}/sign", version=version)
-    assert response.status_code in (403, 409)
-    assert db.session.get(Appeal, appeal.id).assignee_id == people["handler"].id
+    assert response.status_code == 409
+    assert "该诉求已由刘洋（科技人才局）签收，无需重复签收。" in text_of(response)
+    appeal = db.session.get(Appeal, appeal.id)
+    assert appeal.assignee_id == people["handler"].id and appeal.version == signed_version
+    assert event_count(db, appeal) == events
 
 
 def test_withdraw_with_reason(client, people, make_appeal, db):
     appeal = make_appeal(category=people["category"], recorder=people["clerk"])
-    act(client, people["clerk"], f"/appeals/{appeal.id}/withdraw", version=appeal.version, reason="企业已自行解决")
-    assert db.session.get(Appeal, appeal.id).state == "withdrawn"
+    response = act(client, people["clerk"], f"/appeals/{appeal.id}/withdraw", version=appeal.version,
+                   reason="企业已自行解决")
+    assert response.status_code == 303
+    appeal = db.session.get(Appeal, appeal.id)
+    assert appeal.state == "withdrawn" and appeal.closed_at is not None
+    event = db.session.scalar(select(Event).where(Event.appeal_id == appeal.id, Event.action == "withdraw"))
+    assert event.comment == "企业已自行解决" and event.actor_id == people["clerk"].id
+    # The reason is on the appeal page, for the recording unit and for the dispatcher.
+    page = text_of(client.get(response.headers["Location"]))
+    assert "已撤回" in page and "企业已自行解决" in page
+    client.post("/logout")
+    log_in(client, people["dispatcher"].username)
+    assert "企业已自行解决" in text_of(client.get(f"/appeals/{appeal.id}"))
 
 
 def test_supervise_and_note_are_recorded_on_the_timeline(client, people, make_appeal, db):
@@ -287,6 +311,21 @@ def test_htmx_action_returns_only_the_panel(client, people, make_appeal, db):
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body and 'id="appeal-panel"' in body and "办理中" in body
     assert response.headers["HX-Trigger"] == "appeals-changed"
+    assert "已签收。" in text_of(response)
+
+
+def test_an_htmx_action_leaves_no_message_for_the_next_page(client, people, make_appeal, db):
+    """The panel shows the message once; the next full page must not show it again (a stale flash)."""
+    appeal = make_appeal(category=people["category"], recorder=people["clerk"])
+    log_in(client, people["handler"].username)
+    response = client.post(f"/appeals/{appeal.id}/sign", data={"version": appeal.version}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "已签收。" in text_of(response)
+    with client.session_transaction() as session:
+        assert session.get("_flashes", []) == []
+    for path in ("/inbox", f"/appeals/{appeal.id}"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert 'class="flashes"' not in page.get_data(as_text=True) and "已签收。" not in text_of(page), path
 
 
 def test_other_departments_appeal_its_receipt_and_files_are_404(client, people, make_appeal, db):

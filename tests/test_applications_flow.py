@@ -496,6 +496,23 @@ def test_htmx_action_returns_only_the_panel(client, people, policy, make_enterpr
     assert "<html" not in body and 'id="approve-amount"' in body and "核定金额（元）" in body
 
 
+def test_an_htmx_action_leaves_no_message_for_the_next_page(client, people, policy, make_enterprise, db):
+    """The panel shows the message once; the next full page must not show it again (a stale flash)."""
+    application = submitted(client, people, policy, make_enterprise())
+    client.get(f"/applications/{application.id}")  # the intake's own message is shown and gone
+    data = {"version": application.version, "decision": "accept"}
+    data.update({f"mark-{i}": "ok" for i in item_ids(policy)})
+    response = client.post(f"/applications/{application.id}/check", data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "已受理，已转部门审查。" in text_of(response)
+    with client.session_transaction() as session:
+        assert session.get("_flashes", []) == []
+    for path in ("/applications/", f"/applications/{application.id}"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert 'class="flashes"' not in page.get_data(as_text=True), path
+        assert "已受理，已转部门审查。" not in text_of(page), path
+
+
 # --------------------------------------------------------------------------- who sees what
 
 

@@ -215,6 +215,8 @@ def test_sign_in_place_returns_the_row_and_refreshes_the_counts(client, dept, re
     assert body.lstrip().startswith("<tr") and "<html" not in body
     assert "已签收" in text_of(response) and "刘洋" in text_of(response)
     assert response.headers["HX-Trigger"] == "appeals-changed"
+    with client.session_transaction() as session:
+        assert session.get("_flashes", []) == [], "the row showed the message; the next page must not repeat it"
     appeal = db.session.get(Appeal, appeal.id)
     assert appeal.state == "in_progress" and appeal.assignee_id == dept["handler"].id
     # The row brings the list's new digest along, so the next poll leaves the signed row (and its message) alone.

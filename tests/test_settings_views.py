@@ -205,14 +205,41 @@ def test_a_deadline_crossing_into_2027_is_still_computed_and_warned(client, sysa
 # --------------------------------------------------------------------------- permissions
 
 
+def _settings_snapshot(db):
+    """Everything the settings pages change: categories with their rules, and the working-day overrides."""
+    categories = [
+        (c.id, c.name, c.lead_unit_id, sorted(u.id for u in c.co_units), c.handling_days, c.position, c.active)
+        for c in db.session.scalars(select(AppealCategory).order_by(AppealCategory.id))
+    ]
+    overrides = [(o.day, o.is_workday, o.note) for o in db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day))]
+    return categories, overrides
+
+
 @pytest.mark.parametrize("role", [Role.clerk, Role.dispatcher, Role.handler, Role.secadmin, Role.auditor, Role.leader])
 @pytest.mark.parametrize("method, path", [
     ("get", "/settings/categories"), ("get", "/settings/categories/new"), ("get", "/settings/calendar"),
+    ("get", "/settings/categories/{category}/edit"),
+    ("post", "/settings/categories/new"), ("post", "/settings/categories/{category}/edit"),
     ("post", "/settings/calendar/overrides"), ("post", "/settings/calendar/overrides/2027-01-01/delete"),
 ])
-def test_only_the_sysadmin_may_change_settings(client, login_as, role, method, path):
+def test_only_the_sysadmin_may_change_settings(client, db, login_as, make_category, depts, role, method, path):
+    """A refused request changes nothing, even with a form that the sysadmin would have had accepted."""
+    category = make_category(name="人才", lead_unit=depts[0], handling_days=5)
+    db.session.add(CalendarOverride(day=date(2027, 1, 1), is_workday=False, note="元旦"))
+    db.session.commit()
+    before = _settings_snapshot(db)
     login_as(role)
-    assert getattr(client, method)(path).status_code == 403
+    data = {
+        "/settings/categories/new": _form(name="融资", lead=depts[1], days="7"),
+        "/settings/categories/{category}/edit": _form(name="人才改名", lead=depts[2], co=[depts[1]], days="9",
+                                                      active=False),
+        "/settings/calendar/overrides": {"day": "2027-01-04", "is_workday": "1", "note": "调休"},
+    }.get(path) if method == "post" else None
+    url = path.format(category=category.id)
+    response = client.post(url, data=data) if method == "post" else client.get(url)
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert _settings_snapshot(db) == before
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client):

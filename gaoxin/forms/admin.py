@@ -1,14 +1,14 @@
 """Admin forms: units, users, roles and the list filters, with Chinese messages for bad choices."""
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..models import Role, UnitKind
+from .base import Form
 from .fields import CheckboxesField, ChoiceField, select_choices
 from .fields import int_or_none as optional_int
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     name = StringField(
         "单位名称",
         validators=[DataRequired("请输入单位名称。"), Length(max=60, message="单位名称不超过60个字。")],
@@ -21,21 +21,21 @@ _USERNAME_RULE = Regexp(r"^[A-Za-z0-9._-]{3,40}$", message="用户名为3至40�
 _NAME_RULES = [DataRequired("请输入姓名。"), Length(max=40, message="姓名不超过40个字。")]
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
+    """The system admin's account form: no roles (三员分立: the security admin grants them)."""
+
     name = StringField("姓名", validators=_NAME_RULES)
     unit_id = ChoiceField("所在单位", coerce=optional_int, validators=[DataRequired("请选择所在单位。")])
-    roles = CheckboxesField("业务角色", validators=[DataRequired("请至少选择一个角色。")])
 
-    def set_choices(self, units, roles):
+    def set_choices(self, units):
         self.unit_id.choices = select_choices([("", "请选择单位")] + [(u.id, u.name) for u in units])
-        self.roles.choices = select_choices((r.value, r.title) for r in roles)
 
 
 class UserCreateForm(UserEditForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), _USERNAME_RULE])
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(Form):
     class Meta:
         csrf = False
 
@@ -46,11 +46,11 @@ class UserFilterForm(FlaskForm):
         self.unit_id.choices = select_choices([("", "全部单位")] + [(u.id, u.name) for u in units])
 
 
-class RolesForm(FlaskForm):
+class RolesForm(Form):
     roles = CheckboxesField("角色", choices=select_choices(Role.choices()), validators=[Optional()])
 
 
-class SearchForm(FlaskForm):
+class SearchForm(Form):
     class Meta:
         csrf = False
 

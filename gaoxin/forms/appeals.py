@@ -1,16 +1,16 @@
 """Appeal forms: intake (登记) and every action on an appeal, with Chinese messages."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models.appeal import CONTENT_MAX, Channel, ReplyOutcome, Satisfaction
 from ..registry_text import validate_mobile
+from .base import Form
 from .fields import VersionedForm
 from .fields import int_or_none as _int_or_none
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     submission_token = HiddenField()
     enterprise_id = HiddenField(filters=[_int_or_none])
     enterprise_query = StringField("企业", validators=[Length(max=100)],
@@ -39,7 +39,7 @@ class IntakeForm(FlaskForm):
                 raise ValidationError(str(exc)) from exc
 
 
-class SalonQuickForm(FlaskForm):
+class SalonQuickForm(Form):
     theme = StringField("沙龙主题", validators=[DataRequired("请填写沙龙主题。"), Length(max=100)])
     held_on = DateField("举办日期", validators=[InputRequired("请填写举办日期。")])
     venue = StringField("地点", validators=[Optional(), Length(max=100)])
@@ -73,7 +73,7 @@ class AssignForm(VersionedForm):
             raise ValidationError("请选择经办人。")
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     text = TextAreaField("内部备注", validators=[DataRequired("请填写备注内容。"), Length(max=2000)])
 
 
@@ -84,7 +84,7 @@ class ExtensionForm(VersionedForm):
     reason = TextAreaField("延期理由", validators=[DataRequired("请说明延期理由。"), Length(max=1000)])
 
 
-class ExtensionDecisionForm(FlaskForm):
+class ExtensionDecisionForm(Form):
     decision = RadioField("审批意见", choices=[("approve", "同意延期"), ("refuse", "不同意")],
                           validators=[InputRequired("请选择同意或不同意。")])
     comment = TextAreaField("说明", validators=[Optional(), Length(max=1000)])
@@ -94,7 +94,7 @@ class SuperviseForm(VersionedForm):
     comment = TextAreaField("督办意见", validators=[Optional(), Length(max=1000)])
 
 
-class OpinionForm(FlaskForm):
+class OpinionForm(Form):
     text = TextAreaField("协办意见", validators=[DataRequired("请填写协办意见。"), Length(max=2000)])
 
 

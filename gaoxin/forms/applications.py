@@ -1,10 +1,10 @@
 """Policy application forms: intake (收件) and every action on an application, with Chinese messages."""
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..services.money import parse_amount
 from .appeals import IntakeForm as AppealIntakeForm
+from .base import Form
 from .fields import VersionedForm
 from .fields import int_or_none as _int_or_none
 
@@ -20,7 +20,7 @@ class Amount:
             raise ValidationError(str(exc)) from None
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     submission_token = HiddenField()
     version = HiddenField(filters=[_int_or_none])
     enterprise_id = AppealIntakeForm.enterprise_id

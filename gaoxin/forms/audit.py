@@ -1,9 +1,9 @@
 """The audit log's filter form: a plain GET form (no CSRF token: it changes nothing)."""
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..models.audit import AUDIT_ACTION_LABELS, AUDIT_OBJECT_LABELS, AUDIT_RESULT_LABELS
+from .base import Form
 from .fields import ChineseDateField, ChoiceField, select_choices
 
 
@@ -11,7 +11,7 @@ def _all(labels):
     return select_choices([("", "全部")] + list(labels.items()))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -1,9 +1,10 @@
 """Log-in and password-change forms, with the password policy."""
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from .base import Form
 
 #: 等保 password policy: at least 10 characters from at least 3 of 4 classes.
 PASSWORD_MIN_LENGTH = 10
@@ -25,12 +26,12 @@ def strong_password(form, field):
         raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=40)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=200)])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
     new = PasswordField("新密码", validators=[DataRequired("请输入新密码。"), strong_password])
     confirm = PasswordField(

@@ -1,13 +1,13 @@
 """Enterprise forms: create and edit an enterprise by hand, upload a registry export; Chinese messages."""
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..demo_data import INDUSTRY_SECTIONS
 from ..models import EnterpriseSize
+from ..reference import INDUSTRY_SECTIONS
 from ..registry_text import CreditCodeError, normalize_credit_code, validate_mobile
+from .base import Form
 from .fields import ChoiceField
 from .fields import int_or_none as _int_or_none
 from .fields import strip_or_none as _strip
@@ -31,7 +31,7 @@ def building_choices(buildings):
     return [SelectChoice("", "（不在服务楼宇内）")] + [SelectChoice(str(b.id), b.name) for b in buildings]
 
 
-class EnterpriseForm(FlaskForm):
+class EnterpriseForm(Form):
     """The enterprise's identity: what the create and edit pages share."""
 
     name = StringField("企业名称", filters=[_strip], validators=[
@@ -108,7 +108,7 @@ class EditEnterpriseForm(EnterpriseForm):
     version = HiddenField(filters=[_int_or_none])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """One registry export: CSV (UTF-8 or GBK) or XLSX."""
 
     file = FileField("企业名录文件（CSV或XLSX）", validators=[FileRequired("请选择要导入的文件。")])

@@ -1,8 +1,9 @@
 """Fields and filters every form shares: Chinese messages for unreadable values, '' as None, the version field."""
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .base import Form
 
 
 def int_or_none(value):
@@ -70,7 +71,7 @@ class ChineseIntegerField(ChineseInvalid, IntegerField):
     invalid_message = "请输入整数。"
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """An action that carries the version the user saw, so a stale page cannot overwrite newer work."""
 
     version = HiddenField(filters=[int_or_none])
@@ -82,3 +83,13 @@ def prefix_ids(forms):
     for name, form in forms.items():
         for field in form:
             field.id = field.label.field_id = f"{name}-{field.short_name}"
+
+
+def add_errors(form, errors):
+    """Show a service's {field name: message} beside the fields (a name the form lacks goes to the form)."""
+    for name, message in errors.items():
+        target = form[name] if name in form else None
+        if target is None:
+            form.form_errors.append(message)
+        else:
+            target.errors = list(target.errors) + [message]

@@ -2,7 +2,6 @@
 import re
 import unicodedata
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField,
 )
@@ -11,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..models import PolicyLevel
 from ..services.files import ACCEPTED
 from ..services.money import AmountError, parse_amount
+from .base import Form
 from .fields import CheckboxesField as FormatsField
 from .fields import ChineseDateField as DayField
 from .fields import ChineseIntegerField as WorkingDaysField
@@ -30,7 +30,7 @@ def _code(value):
 
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(Form):
     code = StringField("政策编号", filters=[_code], description="字母、数字、连字符，如 GX-KJ-2026-01", validators=[
         DataRequired("请填写政策编号。"), Length(max=CODE_MAX, message=f"政策编号不能超过{CODE_MAX}个字符。"),
     ])
@@ -91,7 +91,7 @@ class PolicyForm(FlaskForm):
         return data
 
 
-class ItemForm(FlaskForm):
+class ItemForm(Form):
     """One material of the checklist; pages use a prefix per item so every field id is unique."""
 
     name = StringField("材料名称", filters=[_strip], validators=[
@@ -114,7 +114,7 @@ class ItemForm(FlaskForm):
                 "note": self.note.data}
 
 
-class VersionForm(FlaskForm):
+class VersionForm(Form):
     """A button-only action (move, delete) that carries the policy version the user saw."""
 
     version = HiddenField(filters=[_int_or_none])

@@ -1,9 +1,10 @@
 """The public progress lookup form: receipt number and the last 6 characters of the credit code."""
 import unicodedata
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Regexp
+
+from .base import Form
 
 
 def _plain_upper(value):
@@ -13,7 +14,7 @@ def _plain_upper(value):
     return "".join(unicodedata.normalize("NFKC", value).split()).upper()
 
 
-class LookupForm(FlaskForm):
+class LookupForm(Form):
     receipt_no = StringField(
         "回执号",
         filters=[_plain_upper],

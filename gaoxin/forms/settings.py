@@ -1,5 +1,5 @@
 """Settings forms: appeal categories (routing rules), working-day overrides and the deadline calculator."""
-from flask_wtf import FlaskForm
+from flask import current_app
 from wtforms import (
     BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
 )
@@ -7,13 +7,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models.appeal import DEFAULT_HANDLING_DAYS
+from .base import Form
 from .fields import ChineseDateField, ChineseIntegerField
 from .fields import int_or_none as _int_or_none
 
 INVALID_CHOICE = "所选部门无效，请重新选择。"
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(Form):
     name = StringField(
         "类别名称", filters=[lambda v: v.strip() if isinstance(v, str) else v],
         validators=[DataRequired("请输入类别名称。"), Length(max=30, message="类别名称不超过30个字。")],
@@ -38,7 +39,8 @@ class CategoryForm(FlaskForm):
 
     def set_departments(self, departments):
         """Offer these departments as lead and co-handlers."""
-        self.lead_unit_id.choices = [SelectChoice("", "（不指定：进入企业服务中心待派单队列）")] + [
+        centre = current_app.config["GAOXIN_CENTRE_NAME"]
+        self.lead_unit_id.choices = [SelectChoice("", f"（不指定：进入{centre}待派单队列）")] + [
             SelectChoice(u.id, u.name) for u in departments
         ]
         self.co_unit_ids.choices = [SelectChoice(u.id, u.name) for u in departments]
@@ -48,7 +50,7 @@ class CategoryForm(FlaskForm):
             raise ValidationError("主办部门不能同时作为协办部门，请取消勾选。")
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     day = ChineseDateField("日期", validators=[InputRequired("请选择日期。")])
     is_workday = RadioField(
         "调整为", choices=[SelectChoice("1", "上班（调休工作日）"), SelectChoice("0", "放假（节假日）")],
@@ -57,7 +59,7 @@ class OverrideForm(FlaskForm):
     note = StringField("说明", validators=[Optional(), Length(max=60, message="说明不超过60个字。")])
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(Form):
     """The deadline calculator: a GET form, so no CSRF token."""
 
     class Meta:

@@ -1,8 +1,10 @@
 """All models, imported here so that Alembic and the app see every table."""
 from .audit import AUDIT_ACTION_LABELS, AuditEntry  # noqa: F401
 from .base import utcnow  # noqa: F401
-from .enterprise import Building, Contact, Enterprise, EnterpriseGram, EnterpriseSize, ImportJob  # noqa: F401
-from .org import ADMIN_ROLES, Role, Unit, UnitKind, User, UserRole, UserSession  # noqa: F401
+from .enterprise import (  # noqa: F401
+    Building, Contact, Enterprise, EnterpriseGram, EnterpriseSize, ImportJob, ImportStatus,
+)
+from .org import ADMIN_ROLES, Role, Unit, UnitKind, UsedPassword, User, UserRole, UserSession  # noqa: F401
 from .appeal import (  # noqa: F401
     Appeal, AppealCategory, AppealCoHandler, Channel, Extension, ExtensionStatus, ReplyOutcome,
     Salon, Satisfaction,
@@ -11,6 +13,3 @@ from .attachment import Attachment  # noqa: F401
 from .calendar import CalendarOverride  # noqa: F401
 from .event import Event  # noqa: F401
 from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401
-
-#: Transitional name for Event while code written against the first draft is updated.
-AppealEvent = Event

@@ -4,11 +4,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import Grouping
 
 from ..extensions import db
-from ..workflow import AppealState
-from .base import LabelledEnum, UTCDateTime, enum_check, enum_column_type, utcnow
+from ..workflow import ANSWERED_APPEAL_STATES, DEPARTMENT_APPEAL_STATES, AppealState
+from .base import (
+    EnumString, LabelledEnum, StateEnum, UTCDateTime, coerce_to_enum, enum_check, enum_column_type, sql_values,
+    utcnow,
+)
 
 
 class Channel(LabelledEnum):
+    """Where an appeal was recorded (受理渠道)."""
+
     building_station = "building_station"
     service_point = "service_point"
     window = "window"
@@ -16,42 +21,46 @@ class Channel(LabelledEnum):
     phone = "phone"
     online = "online"
 
-
-Channel._LABELS = {
-    "building_station": "楼宇企业服务站",
-    "service_point": "企业服务中心工作服务点",
-    "window": "一窗式窗口",
-    "salon": "高新沙龙",
-    "phone": "电话",
-    "online": "网上",
-}
+    __titles__ = {
+        building_station: "楼宇企业服务站",
+        service_point: "企业服务中心工作服务点",
+        window: "一窗式窗口",
+        salon: "高新沙龙",
+        phone: "电话",
+        online: "网上",
+    }
 
 
 class ReplyOutcome(LabelledEnum):
+    """The outcome of a department's reply (办理结果)."""
+
     resolved = "resolved"
     explained = "explained"
     adopted = "adopted"
 
-
-ReplyOutcome._LABELS = {"resolved": "已解决", "explained": "已解释说明", "adopted": "建议已采纳"}
+    __titles__ = {resolved: "已解决", explained: "已解释说明", adopted: "建议已采纳"}
 
 
 class Satisfaction(LabelledEnum):
+    """The enterprise's verdict at the follow-up (回访)."""
+
     satisfied = "satisfied"
     basically = "basically"
     unsatisfied = "unsatisfied"
 
+    __titles__ = {satisfied: "满意", basically: "基本满意", unsatisfied: "不满意"}
 
-Satisfaction._LABELS = {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意"}
 
+class ExtensionStatus(StateEnum):
+    """Where an extension request is: waiting for the dispatcher, or decided."""
 
-class ExtensionStatus(LabelledEnum):
     pending = "pending"
     approved = "approved"
     refused = "refused"
 
-
-ExtensionStatus._LABELS = {"pending": "待审批", "approved": "已同意", "refused": "不同意"}
+    __titles__ = {pending: "待审批", approved: "已同意", refused: "不同意"}
+    __css_classes__ = {pending: "status-warn", approved: "status-ok", refused: "status-bad"}
+    __final__ = frozenset({approved, refused})
 
 #: Default handling limit in working days when a category sets none (DOMAIN.md).
 DEFAULT_HANDLING_DAYS = 5
@@ -103,12 +112,11 @@ class Appeal(db.Model):
     __table_args__ = (
         enum_check("state", AppealState, "state"),
         enum_check("channel", Channel, "channel"),
-        CheckConstraint("reply_outcome IS NULL OR reply_outcome IN ('resolved', 'explained', 'adopted')", name="reply_outcome"),
-        CheckConstraint(
-            "satisfaction IS NULL OR satisfaction IN ('satisfied', 'basically', 'unsatisfied')", name="satisfaction"
-        ),
+        enum_check("reply_outcome", ReplyOutcome, "reply_outcome", nullable=True),
+        enum_check("satisfaction", Satisfaction, "satisfaction", nullable=True),
         # A replied or closed appeal always has its outcome and the text the enterprise sees.
-        CheckConstraint("state NOT IN ('replied', 'closed') OR reply_outcome IS NOT NULL", name="replied_has_outcome"),
+        CheckConstraint(f"state NOT IN ({sql_values(ANSWERED_APPEAL_STATES)}) OR reply_outcome IS NOT NULL",
+                        name="replied_has_outcome"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,7 +130,7 @@ class Appeal(db.Model):
     channel: Mapped[str] = mapped_column(enum_column_type(Channel))
     salon_id: Mapped[int | None] = mapped_column(ForeignKey("salons.id"), index=True)
     content: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(enum_column_type(AppealState), default=AppealState.registered.value)
+    state: Mapped[AppealState] = mapped_column(EnumString(AppealState), default=AppealState.registered)
 
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recording_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -155,6 +163,7 @@ class Appeal(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    _coerce_enums = coerce_to_enum("state")
 
     enterprise = relationship("Enterprise", lazy="joined", innerjoin=True)
     contact = relationship("Contact", lazy="joined")
@@ -179,6 +188,7 @@ class Appeal(db.Model):
 
     @property
     def state_enum(self):
+        """The state as an AppealState (the column is one already; kept for older callers)."""
         return AppealState(self.state)
 
     @property
@@ -217,8 +227,8 @@ Index("ix_appeals_created", Appeal.created_at)
 # walks ten years of closed cases. SQLite's planner knows only average rows per state (94% are closed) and
 # picks a full scan without them. The conditions are ORs of equalities because SQLite can prove that a
 # query's `state = 'dispatched'` (a literal, not a bound parameter) implies one, but not an IN list.
-_OPEN = or_(Appeal.state == "dispatched", Appeal.state == "in_progress")
-_DONE = or_(Appeal.state == "replied", Appeal.state == "closed")
+_OPEN = or_(*(Appeal.state == s for s in DEPARTMENT_APPEAL_STATES))
+_DONE = or_(*(Appeal.state == s for s in ANSWERED_APPEAL_STATES))
 Index("ix_appeals_open_work", Appeal.lead_unit_id, Appeal.state, Appeal.due_on, Appeal.supervised_at,
       Appeal.sign_due_on, Appeal.category_id, Appeal.created_at, Appeal.enterprise_id, Appeal.version, Appeal.id,
       sqlite_where=_OPEN, postgresql_where=_OPEN)
@@ -226,8 +236,9 @@ Index("ix_appeals_open_work", Appeal.lead_unit_id, Appeal.state, Appeal.due_on, 
 #: the sign-for deadline is never after the handling one (both restart at dispatch; extensions come after
 #: signing), so an open appeal is overdue exactly when this date is past. The state is a literal so that
 #: SQLite matches the expression of ix_appeals_open_due in a query.
-EFFECTIVE_DUE = case((Appeal.state == literal("dispatched", literal_execute=True), Appeal.sign_due_on),
-                     else_=Appeal.due_on)
+EFFECTIVE_DUE = case(
+    (Appeal.state == literal(AppealState.dispatched.value, literal_execute=True), Appeal.sign_due_on),
+    else_=Appeal.due_on)
 # PostgreSQL wants an expression in an index definition in its own parentheses, and reads the index
 # alone (index-only scan) only when the columns the expression is made of are in it too.
 Index("ix_appeals_open_due", Grouping(EFFECTIVE_DUE), Appeal.lead_unit_id, Appeal.id, Appeal.version, Appeal.state,
@@ -271,12 +282,15 @@ class Extension(db.Model):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
     days: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(enum_column_type(ExtensionStatus), default="pending", index=True)
+    status: Mapped[ExtensionStatus] = mapped_column(EnumString(ExtensionStatus), default=ExtensionStatus.pending,
+                                                    index=True)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at = mapped_column(UTCDateTime, nullable=True)
     decision_comment: Mapped[str | None] = mapped_column(Text)
+
+    _coerce_enums = coerce_to_enum("status")
 
     appeal = relationship("Appeal", back_populates="extensions", lazy="joined", innerjoin=True)
     requested_by = relationship("User", foreign_keys=[requested_by_id], lazy="joined")

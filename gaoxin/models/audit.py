@@ -1,6 +1,12 @@
-"""The audit log (审计日志): who did what to which object, from where, with what result."""
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+"""The audit log (审计日志): who did what to which object, from where, with what result; append-only.
+
+Rows are sealed into a keyed hash chain (services/audit.py explains the design). This module guards
+the table: the ORM refuses to change an entry once written (only the sealing step fills the three
+chain columns of a row its own transaction inserted) and refuses to delete one, except for the
+archive command's bulk delete of rows it has written to an archive file first.
+"""
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, utcnow
@@ -13,7 +19,8 @@ AUDIT_ACTION_LABELS = {
     "logout": "退出登录",
     "session_expired": "会话超时",
     "password_changed": "修改密码",
-    "access_denied": "拒绝访问",
+    #: Role-level refusals (403) and attempts on objects outside the user's sight (404): 越权尝试.
+    "access_denied": "越权尝试",
     "unit_created": "新建单位",
     "unit_updated": "修改单位",
     "user_created": "新建用户",
@@ -28,6 +35,8 @@ AUDIT_ACTION_LABELS = {
     "enterprises_imported": "导入企业",
     "mobile_revealed": "查看完整手机号",
     "config_changed": "修改配置",
+    "audit_verified": "校验审计链",
+    "audit_archived": "归档审计日志",
 }
 
 AUDIT_RESULT_LABELS = {"ok": "成功", "failed": "失败", "denied": "拒绝"}
@@ -59,6 +68,12 @@ class AuditEntry(db.Model):
     object_id: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str] = mapped_column(String(10), default="ok")
     detail: Mapped[str | None] = mapped_column(Text)
+    #: Position in the hash chain (1, 2, …), given when the writing transaction commits; never reused.
+    seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    #: The previous entry's hash (or the archive anchor's, or GENESIS_HASH for the first entry).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    #: HMAC-SHA256 (GAOXIN_AUDIT_KEY) over prev_hash and this entry's fields, hex.
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     user = relationship("User", lazy="raise_on_sql")
 
@@ -79,3 +94,74 @@ class AuditEntry(db.Model):
 
 
 Index("ix_audit_entries_action_at", AuditEntry.action, AuditEntry.at)
+
+
+#: The chain's starting point: the "previous hash" of entry 1.
+GENESIS_HASH = "0" * 64
+
+#: The columns the sealing step fills in; every other column is fixed at insert.
+SEAL_COLUMNS = frozenset({"seq", "prev_hash", "hash"})
+
+#: Execution option the archive command sets on its one bulk delete; nothing else may delete entries.
+ARCHIVE_OPTION = "gaoxin_audit_archive"
+
+
+class AuditChain(db.Model):
+    """The chain's single head row (id 1): the last sealed entry, the archive anchor, the last check.
+
+    Each pair of values is authenticated by an HMAC (`*_mac`) so that someone who can write to the
+    database but does not hold GAOXIN_AUDIT_KEY cannot rewind the head (hiding deleted newest rows),
+    move the anchor (hiding deleted oldest rows) or mark a broken chain as checked and intact.
+    """
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The last sealed entry: its seq (0 before the first) and hash.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    mac: Mapped[str] = mapped_column(String(64), default="")
+    #: The last archived entry (seq 0 and GENESIS_HASH until the first archive): the remaining chain starts here.
+    anchor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    anchor_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    anchor_mac: Mapped[str] = mapped_column(String(64), default="")
+    #: The last full check (flask gaoxin audit-verify or the auditor's button) and what it found.
+    verified_at = mapped_column(UTCDateTime)
+    verified_ok: Mapped[bool | None] = mapped_column(Boolean)
+    verified_count: Mapped[int | None] = mapped_column(BigInteger)
+    verified_message: Mapped[str | None] = mapped_column(Text)
+    verified_mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLogReadOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit entry: the log is append-only."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _refuse_update(mapper, connection, target):
+    """Only the sealing step may write, and only the chain columns of a row it is sealing."""
+    changed = {attr.key for attr in mapper.column_attrs if db.inspect(target).attrs[attr.key].history.has_changes()}
+    if changed and not (changed <= SEAL_COLUMNS and target.__dict__.get("_gaoxin_sealing")):
+        raise AuditLogReadOnly(f"audit entry {target.id} is append-only (tried to change {sorted(changed)})")
+
+
+@event.listens_for(AuditEntry, "after_update")
+def _sealed(mapper, connection, target):
+    target.__dict__.pop("_gaoxin_sealing", None)
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise AuditLogReadOnly(f"audit entry {target.id} cannot be deleted (archive old entries instead)")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state):
+    """Bulk UPDATE of audit entries is refused; bulk DELETE only for the archive command."""
+    if not (state.is_update or state.is_delete):
+        return
+    if getattr(getattr(state.statement, "table", None), "name", None) != AuditEntry.__tablename__:
+        return
+    if state.is_delete and state.execution_options.get(ARCHIVE_OPTION):
+        return
+    raise AuditLogReadOnly("audit entries are append-only (bulk UPDATE/DELETE refused)")

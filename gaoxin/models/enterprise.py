@@ -1,19 +1,20 @@
 """The enterprise registry (一企一档): enterprises, their buildings, contacts, search grams and imports."""
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import LabelledEnum, UTCDateTime, enum_check, enum_column_type, utcnow
+from .base import EnumString, LabelledEnum, StateEnum, UTCDateTime, coerce_to_enum, enum_check, enum_column_type, utcnow
 
 
 class EnterpriseSize(LabelledEnum):
+    """Enterprise size (企业规模) as the registry records it."""
+
     large = "large"
     medium = "medium"
     small = "small"
     micro = "micro"
 
-
-EnterpriseSize._LABELS = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
+    __titles__ = {large: "大型", medium: "中型", small: "小型", micro: "微型"}
 
 
 class Building(db.Model):
@@ -91,24 +92,33 @@ class EnterpriseGram(db.Model):
     )
 
 
-#: Import job states and their Chinese names: pending → running → done, or refused (file-level), or failed.
-IMPORT_STATUS_LABELS = {
-    "pending": "排队中", "running": "导入中", "done": "已完成", "refused": "文件被拒绝", "failed": "已中断",
-}
+class ImportStatus(StateEnum):
+    """Where an import job is: pending → running → done, or refused (file-level), or failed."""
+
+    pending = "pending"
+    running = "running"
+    done = "done"
+    refused = "refused"
+    failed = "failed"
+
+    __titles__ = {pending: "排队中", running: "导入中", done: "已完成", refused: "文件被拒绝", failed: "已中断"}
+    __final__ = frozenset({done, refused, failed})
+
+
+#: Import job states and their Chinese names (derived from ImportStatus; prefer `status.title`).
+IMPORT_STATUS_LABELS = {s.value: s.title for s in ImportStatus}
 
 
 class ImportJob(db.Model):
     """One registry import: its progress while it runs and its per-row report afterwards."""
 
     __tablename__ = "import_jobs"
-    __table_args__ = (CheckConstraint(
-        "status IN (" + ", ".join(f"'{s}'" for s in IMPORT_STATUS_LABELS) + ")", name="status"
-    ),)
+    __table_args__ = (enum_check("status", ImportStatus, "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[ImportStatus] = mapped_column(EnumString(ImportStatus, length=10), default=ImportStatus.pending)
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
     created_count: Mapped[int] = mapped_column(default=0)
@@ -123,6 +133,8 @@ class ImportJob(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     finished_at = mapped_column(UTCDateTime, nullable=True)
 
+    _coerce_enums = coerce_to_enum("status")
+
     user = relationship("User", lazy="joined")
 
     @property
@@ -131,13 +143,13 @@ class ImportJob(db.Model):
 
     @property
     def is_running(self):
-        return self.status in ("pending", "running")
+        return ImportStatus(self.status).is_open
 
     @property
     def percent(self):
         """Progress in whole percent (0 while the row count is unknown)."""
         if not self.total_rows:
-            return 100 if self.status == "done" else 0
+            return 100 if self.status == ImportStatus.done else 0
         return min(100, self.processed_rows * 100 // self.total_rows)
 
 

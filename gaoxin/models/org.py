@@ -12,6 +12,8 @@ from .base import LabelledEnum, UTCDateTime, enum_check, enum_column_type, utcno
 
 
 class UnitKind(LabelledEnum):
+    """What kind of unit it is (DOMAIN.md, Units)."""
+
     department = "department"
     service_point = "service_point"
     building_station = "building_station"
@@ -19,18 +21,19 @@ class UnitKind(LabelledEnum):
     dispatch_centre = "dispatch_centre"
     zone = "zone"
 
-
-UnitKind._LABELS = {
-    "department": "职能部门",
-    "service_point": "企业服务中心工作服务点",
-    "building_station": "楼宇企业服务站",
-    "window": "一窗式政策申报和受理服务窗口",
-    "dispatch_centre": "企业服务中心",
-    "zone": "管委会",
-}
+    __titles__ = {
+        department: "职能部门",
+        service_point: "企业服务中心工作服务点",
+        building_station: "楼宇企业服务站",
+        window: "一窗式政策申报和受理服务窗口",
+        dispatch_centre: "企业服务中心",
+        zone: "管委会",
+    }
 
 
 class Role(LabelledEnum):
+    """What a user may do (DOMAIN.md, Who uses it)."""
+
     clerk = "clerk"
     window = "window"
     dispatcher = "dispatcher"
@@ -41,18 +44,17 @@ class Role(LabelledEnum):
     secadmin = "secadmin"
     auditor = "auditor"
 
-
-Role._LABELS = {
-    "clerk": "楼宇站/服务点工作人员",
-    "window": "一窗式窗口人员",
-    "dispatcher": "企业服务中心调度员",
-    "handler": "部门经办人",
-    "dept_lead": "部门负责人",
-    "leader": "管委会领导",
-    "sysadmin": "系统管理员",
-    "secadmin": "安全管理员",
-    "auditor": "审计管理员",
-}
+    __titles__ = {
+        clerk: "楼宇站/服务点工作人员",
+        window: "一窗式窗口人员",
+        dispatcher: "企业服务中心调度员",
+        handler: "部门经办人",
+        dept_lead: "部门负责人",
+        leader: "管委会领导",
+        sysadmin: "系统管理员",
+        secadmin: "安全管理员",
+        auditor: "审计管理员",
+    }
 
 #: The three separated administrator roles (三员分立): no account holds two of them.
 ADMIN_ROLES = frozenset({Role.sysadmin, Role.secadmin, Role.auditor})
@@ -105,9 +107,15 @@ class User(UserMixin, db.Model):
     locked_until = mapped_column(UTCDateTime, nullable=True)
     last_login_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: When the current password was set: it must be changed after GAOXIN_PASSWORD_MAX_AGE_DAYS.
+    password_changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: The last admin reset: shown to the user at the next log-in, and to the auditor.
+    password_reset_at = mapped_column(UTCDateTime, nullable=True)
+    password_reset_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     unit = relationship("Unit", back_populates="users", lazy="joined", innerjoin=True)
     role_rows = relationship("UserRole", lazy="selectin", cascade="all, delete-orphan")
+    password_reset_by = relationship("User", remote_side=[id], foreign_keys=[password_reset_by_id], lazy="select")
 
     def __repr__(self):
         return f"<User {self.username}>"
@@ -141,14 +149,31 @@ class User(UserMixin, db.Model):
     def set_password(self, password):
         from flask import current_app
 
-        method = current_app.config.get("GAOXIN_PASSWORD_METHOD", "scrypt") if current_app else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=current_app.config["GAOXIN_PASSWORD_METHOD"])
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
 
     def is_locked(self, now=None):
         return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    def password_expired(self, max_age_days, now=None):
+        """Has the current password outlived `max_age_days` (0 or None: no maximum age)?"""
+        if not max_age_days:
+            return False
+        return (now or utcnow()) - self.password_changed_at > timedelta(days=max_age_days)
+
+
+class UsedPassword(db.Model):
+    """A password the user had before (its hash only), kept so that it is not chosen again."""
+
+    __tablename__ = "used_passwords"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: When it stopped being the user's password.
+    replaced_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class UserSession(db.Model):

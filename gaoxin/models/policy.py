@@ -3,29 +3,37 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..workflow import ApplicationState
-from .base import LabelledEnum, UTCDateTime, enum_check, enum_column_type, utcnow
+from ..workflow import ApplicationOutcome, ApplicationState
+from .base import EnumString, LabelledEnum, UTCDateTime, coerce_to_enum, enum_check, enum_column_type, utcnow
 
 #: Money is NUMERIC(14, 2) in yuan, Decimal in Python: never float.
 Money = Numeric(14, 2, asdecimal=True)
 
 
 class PolicyLevel(LabelledEnum):
+    """Which government's policy it is (政策层级)."""
+
     district = "district"
     city = "city"
     province = "province"
 
-
-PolicyLevel._LABELS = {"district": "区级", "city": "市级", "province": "省级"}
+    __titles__ = {district: "区级", city: "市级", province: "省级"}
 
 
 class ItemCheck(LabelledEnum):
+    """The window's finding on one checklist item (形式审查)."""
+
     ok = "ok"
     missing = "missing"
     faulty = "faulty"
 
+    __titles__ = {ok: "齐全", missing: "缺少", faulty: "有误"}
+    __css_classes__ = {ok: "status-ok", missing: "status-bad", faulty: "status-bad"}
 
-ItemCheck._LABELS = {"ok": "齐全", "missing": "缺少", "faulty": "有误"}
+    @property
+    def needs_supplement(self) -> bool:
+        """The item goes on the one-time supplement notice (missing or faulty)."""
+        return self is not ItemCheck.ok
 
 
 class Policy(db.Model):
@@ -91,7 +99,7 @@ class Application(db.Model):
         CheckConstraint("declared_amount > 0", name="declared_positive"),
         CheckConstraint("approved_amount IS NULL OR approved_amount <= declared_amount", name="approved_le_declared"),
         CheckConstraint("disbursed_amount IS NULL OR disbursed_amount <= approved_amount", name="disbursed_le_approved"),
-        CheckConstraint("outcome IS NULL OR outcome IN ('approved', 'rejected')", name="outcome"),
+        enum_check("outcome", ApplicationOutcome, "outcome"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,14 +112,15 @@ class Application(db.Model):
     department_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     declared_amount = mapped_column(Money, nullable=False)
-    state: Mapped[str] = mapped_column(enum_column_type(ApplicationState), default=ApplicationState.draft.value)
+    state: Mapped[ApplicationState] = mapped_column(EnumString(ApplicationState), default=ApplicationState.draft)
     intake_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     intake_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at = mapped_column(UTCDateTime, nullable=True)
     #: The day the file became complete (受理日), which starts the review clock.
     accepted_on = mapped_column(Date, nullable=True)
     review_due_on = mapped_column(Date, nullable=True)
-    outcome: Mapped[str | None] = mapped_column(String(10))
+    #: Kept once the state has moved on to result_issued or disbursed, which no longer tell approved from rejected.
+    outcome: Mapped[ApplicationOutcome | None] = mapped_column(EnumString(ApplicationOutcome))
     approved_amount = mapped_column(Money, nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     reviewed_at = mapped_column(UTCDateTime, nullable=True)
@@ -123,6 +132,7 @@ class Application(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    _coerce_enums = coerce_to_enum("state", "outcome")
 
     enterprise = relationship("Enterprise", lazy="joined", innerjoin=True)
     policy = relationship("Policy", lazy="joined", innerjoin=True)
@@ -157,18 +167,25 @@ class ApplicationItem(db.Model):
     __tablename__ = "application_items"
     __table_args__ = (
         UniqueConstraint("application_id", "item_id", name="uq_application_items_application_item"),
-        CheckConstraint("check_status IS NULL OR check_status IN ('ok', 'missing', 'faulty')", name="check_status"),
+        enum_check("check_status", ItemCheck, "check_status", nullable=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("policy_items.id"))
     paper_received: Mapped[bool] = mapped_column(default=False)
-    check_status: Mapped[str | None] = mapped_column(String(10))
+    check_status: Mapped[ItemCheck | None] = mapped_column(EnumString(ItemCheck, length=10))
     check_reason: Mapped[str | None] = mapped_column(String(300))
+
+    _coerce_enums = coerce_to_enum("check_status")
 
     application = relationship("Application", back_populates="items", lazy="raise_on_sql")
     item = relationship("PolicyItem", lazy="joined", innerjoin=True)
+
+    @property
+    def flagged(self):
+        """The window found the item missing or faulty (and nothing new has come in since)."""
+        return self.check_status is not None and ItemCheck(self.check_status).needs_supplement
 
 
 class SupplementNotice(db.Model):

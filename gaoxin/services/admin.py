@@ -1,4 +1,4 @@
-"""Units, users, roles and locks: admin operations that flush and audit, never commit; raise AdminRefused."""
+"""Units and accounts (system admin), roles and locks (security admin): operations that flush and audit; raise AdminRefused."""
 import secrets
 import string
 
@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import ADMIN_ROLES, Role, Unit, UnitKind, User, utcnow
-from .accounts import end_all_sessions
+from .accounts import end_all_sessions, replace_password
 from .audit import record
 
-#: The roles the system admin hands out; the three admin roles are the security admin's to grant.
+#: The business roles; the security admin alone grants any role (三员分立), never with an admin role.
 BUSINESS_ROLES = (Role.clerk, Role.window, Role.dispatcher, Role.handler, Role.dept_lead, Role.leader)
 
 #: Characters of generated passwords: no 0/O, 1/l/I, so a password read aloud at a desk survives.
@@ -147,23 +147,17 @@ def users_query(unit_id=None, text=None):
     return query
 
 
-def _check_business_roles(roles):
-    roles = {Role(r) for r in roles}
-    if not roles:
-        raise AdminRefused("请至少选择一个角色。", "roles")
-    if roles - set(BUSINESS_ROLES):
-        raise AdminRefused("系统管理员只能授予业务角色；管理员角色由安全管理员授予。", "roles")
-    return roles
-
-
 def _check_unit_choice(unit, current=None):
     if unit is None or (not unit.active and unit != current):
         raise AdminRefused("请选择一个启用中的单位。", "unit_id")
     return unit
 
 
-def create_user(username, name, unit, roles):
-    """Create an account with business roles and a one-time password; returns (user, password)."""
+def create_user(username, name, unit):
+    """Create an account without roles (三员分立: the security admin grants them) and a one-time password.
+
+    Returns (user, password); raises AdminRefused.
+    """
     username = (username or "").strip()
     name = (name or "").strip()
     if not username:
@@ -173,35 +167,26 @@ def create_user(username, name, unit, roles):
     if not name:
         raise AdminRefused("请输入姓名。", "name")
     _check_unit_choice(unit)
-    roles = _check_business_roles(roles)
     password = generate_password()
     user = User(username=username, name=name, unit=unit, must_change_password=True, active=True)
     user.set_password(password)
-    user.set_roles(roles)
     db.session.add(user)
     db.session.flush()
-    record("user_created", user, detail=f"用户名：{username}；姓名：{name}；单位：{unit.name}；角色：{_role_list(roles)}")
+    record("user_created", user, detail=f"用户名：{username}；姓名：{name}；单位：{unit.name}")
     return user, password
 
 
-def update_user(actor, user, name, unit, roles):
-    """Change a user's name, unit and business roles (None: keep); never one's own roles; raises AdminRefused."""
+def update_user(user, name, unit):
+    """Change a user's name and unit (never roles: they are the security admin's); raises AdminRefused."""
     name = (name or "").strip()
     if not name:
         raise AdminRefused("请输入姓名。", "name")
     _check_unit_choice(unit, user.unit)
-    before_roles = user.roles
-    # roles=None keeps them (one's own account); admin roles are the security admin's and stay as they are.
-    wanted = before_roles if roles is None else _check_business_roles(roles) | (before_roles & ADMIN_ROLES)
-    if user.id == actor.id and wanted != before_roles:
-        raise AdminRefused("不能修改自己的角色。", "roles")
     detail = _changes([
         ("姓名", user.name, name),
         ("单位", user.unit.name, unit.name),
-        ("角色", _role_list(before_roles), _role_list(wanted)),
     ])
     user.name, user.unit = name, unit
-    user.set_roles(wanted)
     db.session.flush()
     if detail:
         record("user_updated", user, detail=detail)
@@ -232,12 +217,14 @@ def enable_user(user):
 
 
 def reset_password(actor, user):
-    """Give `user` a new one-time password (forced change, sessions ended); returns the password."""
+    """Give `user` a one-time password that opens only the forced change; stamps who reset it and when
+    (told to the user at the next log-in), ends the user's sessions; returns the password."""
     if user.id == actor.id:
         raise AdminRefused("不能重置自己的密码，请使用“修改密码”。")
     password = generate_password()
-    user.set_password(password)
-    user.must_change_password = True
+    replace_password(user, password, one_time=True)
+    user.password_reset_at = utcnow()
+    user.password_reset_by_id = actor.id
     end_all_sessions(user)
     db.session.flush()
     record("password_reset", user)

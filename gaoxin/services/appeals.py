@@ -3,44 +3,39 @@
 Every operation checks the transition in workflow.py (WorkflowError, shown as a 409) and the version the
 user saw (a stale form raises WorkflowError too); it flushes and adds a timeline event, never commits.
 """
+from dataclasses import dataclass, field
+
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import (
     Appeal, AppealCategory, AppealCoHandler, Event, Extension, ExtensionStatus, ReplyOutcome, Satisfaction,
-    Unit, UnitKind, utcnow,
+    Unit, UnitKind, User, utcnow,
 )
-from ..models.appeal import SIGN_DAYS
+from ..models.appeal import SIGN_DAYS, Channel
+from ..permissions import visible_appeals
 from ..workflow import AppealAction as A
 from ..workflow import AppealState as S
 from ..workflow import WorkflowError, appeal_next_state
+from . import cases
+from . import intake as intake_rules
+from . import salons
 from .calendar import today, working_calendar
+from .pages import fetch_page
 
 STALE = "该诉求已被他人更新，请刷新页面查看最新情况后再操作。"
 
 
 def _check_version(appeal, expected_version):
-    if expected_version is not None and int(expected_version) != appeal.version:
-        raise WorkflowError(STALE)
-
-
-def _event(appeal, actor, action, *, from_state=None, comment=None, public_text=None):
-    event = Event(
-        appeal_id=appeal.id, action=action, actor_id=actor.id if actor else None,
-        actor_unit_id=actor.unit_id if actor else None, from_state=from_state, to_state=appeal.state,
-        comment=comment, public=public_text is not None, public_text=public_text,
-    )
-    db.session.add(event)
-    return event
+    cases.check_version(appeal, expected_version, STALE)
 
 
 def _transition(appeal, actor, action, *, comment=None, public_text=None, expected_version=None):
     """Move `appeal` by `action` (raises WorkflowError) and record the event."""
     _check_version(appeal, expected_version)
-    before = appeal.state
-    appeal.state = appeal_next_state(before, action, reopened_before=appeal.reopened).value
-    appeal.updated_at = utcnow()
-    return _event(appeal, actor, action.value, from_state=before, comment=comment, public_text=public_text)
+    to_state = appeal_next_state(appeal.state, action, reopened_before=appeal.reopened)
+    return cases.transition(appeal, actor, action, to_state, comment=comment, public_text=public_text)
 
 
 def _start_clock(appeal, handling_days=None):
@@ -76,7 +71,7 @@ def record(actor, *, enterprise, category, channel, content, contact=None, salon
     appeal.receipt_no = f"SQ{today():%Y%m%d}{appeal.id:07d}"
     for attachment in attachments:
         attachment.owner_id = appeal.id
-    _event(appeal, actor, "register", public_text=f"诉求已登记（{actor.unit.name}），回执号{appeal.receipt_no}。")
+    cases.add_event(appeal, actor, "register", public_text=f"诉求已登记（{actor.unit.name}），回执号{appeal.receipt_no}。")
     route(appeal, actor)
     db.session.flush()
     return appeal, True
@@ -86,7 +81,8 @@ def route(appeal, actor):
     """Apply the category's rule: lead and co-handling departments, or the dispatch centre's queue."""
     category = appeal.category
     if category.lead_unit_id is None or not category.lead_unit.active:
-        _transition(appeal, actor, A.queue, public_text="诉求已提交企业服务中心，正在分派承办部门。")
+        centre = current_app.config["GAOXIN_CENTRE_NAME"]
+        _transition(appeal, actor, A.queue, public_text=f"诉求已提交{centre}，正在分派承办部门。")
         return
     appeal.lead_unit_id = category.lead_unit_id
     _set_co_handlers(appeal, [u for u in category.co_units if u.active])
@@ -251,3 +247,93 @@ def departments():
     return list(db.session.scalars(
         select(Unit).where(Unit.kind == UnitKind.department.value, Unit.active.is_(True)).order_by(Unit.id)
     ))
+
+
+@dataclass
+class Intake:
+    """What an intake submission came to: the appeal recorded, or the enterprise found so far, the
+    candidates to choose from and {form field: message} for every mistake."""
+
+    appeal: Appeal | None = None
+    enterprise: object = None
+    candidates: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+
+
+def intake(actor, *, enterprise_id=None, enterprise_query="", new_enterprise_name="", new_credit_code="",
+           contact_id=None, contact_name="", contact_mobile="", category_id=None, channel=None, salon_id=None,
+           content, submission_token=None, attachments=()):
+    """登记 at any counter: resolve the enterprise and contact, check category, channel and salon, then
+    record and route the appeal. Returns an Intake; with errors nothing is recorded (the caller rolls back
+    a contact or enterprise added on the way)."""
+    pick = intake_rules.pick_enterprise(
+        actor, enterprise_id=enterprise_id, query=enterprise_query, new_name=new_enterprise_name,
+        new_code=new_credit_code, audit_detail="诉求登记时登记")
+    result = Intake(enterprise=pick.enterprise, candidates=pick.candidates, errors=dict(pick.errors))
+    category = db.session.get(AppealCategory, category_id) if category_id else None
+    if category is None or not category.active:
+        result.errors["category_id"] = "请选择有效的诉求类别。"
+    if channel not in {c.value for c in Channel}:
+        result.errors["channel"] = "请选择有效的受理渠道。"
+    salon = salons.get(salon_id)
+    if channel == Channel.salon.value and salon is None:
+        result.errors["salon_id"] = "沙龙渠道须选择所属沙龙。"
+    contact = None
+    if pick.enterprise is not None:
+        contact, contact_errors = intake_rules.pick_contact(
+            pick.enterprise, contact_id=contact_id, name=contact_name, mobile=contact_mobile)
+        result.errors.update(contact_errors)
+    if pick.enterprise is None or result.errors:
+        return result
+    result.appeal, _ = record(
+        actor, enterprise=pick.enterprise, category=category, channel=channel, content=content.strip(),
+        contact=contact, salon=salon, submission_token=submission_token, attachments=attachments)
+    return result
+
+
+# --------------------------------------------------------------------------- what the pages read
+
+
+def search_page(user, *, state=None, category_id=None, receipt="", enterprise_id=None, page=1):
+    """One page of the appeals `user` may see, newest first, filtered; (appeals, has_next)."""
+    query = visible_appeals(user)
+    if enterprise_id:
+        query = query.where(Appeal.enterprise_id == enterprise_id)
+    if state:
+        query = query.where(Appeal.state == state)
+    if category_id:
+        query = query.where(Appeal.category_id == category_id)
+    if receipt:
+        query = query.where(Appeal.receipt_no == receipt)
+    return fetch_page(query.order_by(Appeal.created_at.desc(), Appeal.id.desc()), page)
+
+
+def events_of(appeal):
+    """The appeal's timeline, oldest first."""
+    return list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.id)))
+
+
+def extensions_of(appeal):
+    """Every extension asked for on the appeal, oldest first."""
+    return list(db.session.scalars(select(Extension).where(Extension.appeal_id == appeal.id).order_by(Extension.id)))
+
+
+def extension_of(appeal, extension_id):
+    """One extension request of this appeal, or None."""
+    return db.session.scalar(select(Extension).where(Extension.id == extension_id, Extension.appeal_id == appeal.id))
+
+
+def staff_of(unit_id):
+    """The active users of a unit, by name (whom a department lead may assign)."""
+    return list(db.session.scalars(select(User).where(User.unit_id == unit_id, User.active.is_(True)).order_by(User.name)))
+
+
+def department(unit_id):
+    """The active department with this id, or None (a form may post any number)."""
+    unit = db.session.get(Unit, unit_id) if unit_id else None
+    return unit if unit is not None and unit.kind == UnitKind.department.value else None
+
+
+def user(user_id):
+    """The user with this id, or None."""
+    return db.session.get(User, user_id) if user_id else None

@@ -1,28 +1,31 @@
 """Policy application operations (政策兑现申报): intake and drafts, window check, supplement, department
-review, result and disbursement, notices (amounts in capital numerals).
+review, result and disbursement, notices.
 
 Every transition goes through workflow.application_next_state (WorkflowError, shown as a 409) and checks the
 version the user saw (a stale form raises WorkflowError too). Bad input raises InputError (a ValueError,
 shown beside the field as a 422). Operations flush and add a timeline Event; they never commit.
 """
 import json
-from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload, load_only, raiseload
 
 from ..extensions import db
 from ..models import (
-    Application, ApplicationItem, Attachment, Event, ItemCheck, Policy, SupplementNotice, utcnow,
+    Application, ApplicationItem, Attachment, Enterprise, Event, ItemCheck, Policy, SupplementNotice, User, utcnow,
 )
+from ..permissions import visible_applications
 from ..workflow import ApplicationAction as A
 from ..workflow import ApplicationState as S
-from ..workflow import WorkflowError, application_next_state
+from ..workflow import ApplicationOutcome, WorkflowError, application_next_state
+from . import cases, intake
 from .calendar import today, working_calendar
-from .money import format_money as yuan
+from .cases import InputError
+from .money import format_money
+from .pages import fetch_page
 from .policies import application_refusal
 
 STALE = "该申报已被他人更新，请刷新页面查看最新情况后再操作。"
-CENT = Decimal("0.01")
 
 #: Timeline actions that are not workflow transitions, with their titles.
 EXTRA_ACTION_TITLES = {"create_draft": "保存草稿", "edit_draft": "修改草稿", "add_materials": "补充材料"}
@@ -38,64 +41,6 @@ ACCEPTED_STATES = frozenset({S.accepted.value, S.approved.value, S.rejected.valu
                              S.disbursed.value})
 
 
-class InputError(ValueError):
-    """Bad input for an operation; `field` names the form field it belongs to, `item_errors` maps a
-    checklist item (PolicyItem id) to its own message."""
-
-    def __init__(self, message, field=None, item_errors=None):
-        super().__init__(message)
-        self.field = field
-        self.item_errors = item_errors or {}
-
-
-# --------------------------------------------------------------------------- money
-
-
-_DIGITS = "零壹贰叁肆伍陆柒捌玖"
-_PLACES = ("", "拾", "佰", "仟")
-_SECTIONS = ("", "万", "亿", "万亿")
-
-
-def _section_words(n):
-    words, zero = "", False
-    for place in (3, 2, 1, 0):
-        digit = n // 10 ** place % 10
-        if digit == 0:
-            zero = bool(words)
-            continue
-        words += ("零" if zero else "") + _DIGITS[digit] + _PLACES[place]
-        zero = False
-    return words
-
-
-def amount_in_words(amount):
-    """The amount in capital Chinese numerals as written on notices: 1000 → "壹仟元整", 1000.05 → "壹仟元零伍分"."""
-    amount = Decimal(amount).quantize(CENT)
-    whole, cents = int(amount), int((amount - int(amount)) * 100)
-    sections = []
-    while whole:
-        sections.append(whole % 10000)
-        whole //= 10000
-    words, zero = "", False
-    for index in range(len(sections) - 1, -1, -1):
-        section = sections[index]
-        if section == 0:
-            zero = bool(words)
-            continue
-        if words and (zero or section < 1000):
-            words += "零"
-        words += _section_words(section) + _SECTIONS[index]
-        zero = False
-    jiao, fen = divmod(cents, 10)
-    if words:
-        words += "元"
-    if not jiao and not fen:
-        return (words or "零元") + "整"
-    if jiao:
-        words += _DIGITS[jiao] + "角"
-    elif words:
-        words += "零"
-    return words + (_DIGITS[fen] + "分" if fen else "整")
 
 
 # --------------------------------------------------------------------------- policies
@@ -115,36 +60,24 @@ def policy_choices():
 
 def check_amount_limits(amount, policy, *, field, declared=None):
     if amount > policy.max_amount:
-        raise InputError(f"金额不能超过该政策的最高额度{yuan(policy.max_amount)}。", field=field)
+        raise InputError(f"金额不能超过该政策的最高额度{format_money(policy.max_amount)}。", field=field)
     if declared is not None and amount > declared:
-        raise InputError(f"核定金额不能超过申报金额{yuan(declared)}。", field=field)
+        raise InputError(f"核定金额不能超过申报金额{format_money(declared)}。", field=field)
 
 
 # --------------------------------------------------------------------------- timeline
 
 
-def _event(application, actor, action, *, from_state=None, comment=None, public_text=None):
-    event = Event(
-        application_id=application.id, action=action, actor_id=actor.id if actor else None,
-        actor_unit_id=actor.unit_id if actor else None, from_state=from_state, to_state=application.state,
-        comment=comment, public=public_text is not None, public_text=public_text,
-    )
-    db.session.add(event)
-    return event
-
-
 def _check_version(application, expected_version):
-    if expected_version is not None and int(expected_version) != application.version:
-        raise WorkflowError(STALE)
+    cases.check_version(application, expected_version, STALE)
 
 
 def _transition(application, actor, action, *, comment=None, public_text=None, expected_version=None):
     """Move `application` by `action` (raises WorkflowError) and record the event."""
     _check_version(application, expected_version)
-    before = application.state
-    application.state = application_next_state(before, action, approved=application.outcome == "approved").value
-    application.updated_at = utcnow()
-    return _event(application, actor, action.value, from_state=before, comment=comment, public_text=public_text)
+    to_state = application_next_state(application.state, action,
+                                      approved=application.outcome == ApplicationOutcome.approved)
+    return cases.transition(application, actor, action, to_state, comment=comment, public_text=public_text)
 
 
 def events_of(application):
@@ -153,12 +86,12 @@ def events_of(application):
 
 def action_title(action):
     """The Chinese title of a timeline action."""
-    from ..workflow import APPLICATION_ACTION_LABELS, ApplicationAction
+    from ..workflow import ApplicationAction
 
     if action in EXTRA_ACTION_TITLES:
         return EXTRA_ACTION_TITLES[action]
     try:
-        return APPLICATION_ACTION_LABELS[ApplicationAction(action)]
+        return ApplicationAction(action).title
     except ValueError:
         return action
 
@@ -272,7 +205,7 @@ def save(actor, *, application=None, enterprise, policy, declared_amount, contac
         _transition(application, actor, A.submit, comment=changed and f"材料：{changed}", public_text=(
             f"已在{actor.unit.name}提交“{policy.title}”申报，回执号{application.receipt_no}，等待窗口形式审查。"))
     elif created or changed:
-        _event(application, actor, "create_draft" if created else "edit_draft", comment=changed and f"材料：{changed}")
+        cases.add_event(application, actor, "create_draft" if created else "edit_draft", comment=changed and f"材料：{changed}")
     db.session.flush()
     return application, created
 
@@ -383,7 +316,7 @@ def add_materials(application, actor, *, materials, expected_version=None):
     if not changed:
         raise InputError("请上传文件或勾选纸质件已收。")
     application.updated_at = utcnow()
-    _event(application, actor, "add_materials", from_state=application.state, comment="补充材料：" + "；".join(changed))
+    cases.add_event(application, actor, "add_materials", from_state=application.state, comment="补充材料：" + "；".join(changed))
     db.session.flush()
 
 
@@ -411,15 +344,16 @@ def approve(application, actor, *, amount, comment=None, expected_version=None):
     _check_version(application, expected_version)
     application_next_state(application.state, A.approve)
     check_amount_limits(amount, application.policy, field="amount", declared=application.declared_amount)
-    application.outcome, application.approved_amount = "approved", amount
+    application.outcome, application.approved_amount = ApplicationOutcome.approved, amount
     application.decision_reason, application.reviewed_at = comment or None, utcnow()
-    _transition(application, actor, A.approve, comment=comment, public_text=f"审核通过，核定金额{yuan(amount)}。")
+    _transition(application, actor, A.approve, comment=comment, public_text=f"审核通过，核定金额{format_money(amount)}。")
 
 
 def reject(application, actor, *, reason, expected_version=None):
     """审核不通过, with the reason the enterprise will read."""
     _transition(application, actor, A.reject, public_text=f"审核不通过：{reason}", expected_version=expected_version)
-    application.outcome, application.decision_reason, application.reviewed_at = "rejected", reason, utcnow()
+    application.outcome, application.decision_reason = ApplicationOutcome.rejected, reason
+    application.reviewed_at = utcnow()
 
 
 def back_to_supplement(application, actor, *, item_ids, reason, expected_version=None):
@@ -440,7 +374,7 @@ def back_to_supplement(application, actor, *, item_ids, reason, expected_version
 
 def issue_result(application, actor, *, expected_version=None):
     """出件: the window hands out the result notice (审核结果通知书)."""
-    outcome = "审核通过，待财政拨付" if application.outcome == "approved" else "审核不通过"
+    outcome = "审核通过，待财政拨付" if application.outcome == ApplicationOutcome.approved else "审核不通过"
     _transition(application, actor, A.issue_result, public_text=f"审核结果已出件（{outcome}），可到窗口领取审核结果通知书。",
                 expected_version=expected_version)
     application.result_issued_at = utcnow()
@@ -449,21 +383,21 @@ def issue_result(application, actor, *, expected_version=None):
 def disburse(application, actor, *, amount, on, expected_version=None):
     """拨付 by the paying unit: amount ≤ approved, date not in the future."""
     _check_version(application, expected_version)
-    application_next_state(application.state, A.disburse, approved=application.outcome == "approved")
+    application_next_state(application.state, A.disburse, approved=application.outcome == ApplicationOutcome.approved)
     if amount > application.approved_amount:
-        raise InputError(f"拨付金额不能超过核定金额{yuan(application.approved_amount)}。", field="amount")
+        raise InputError(f"拨付金额不能超过核定金额{format_money(application.approved_amount)}。", field="amount")
     if on > today():
         raise InputError("拨付日期不能晚于今天。", field="disbursed_on")
     if application.accepted_on and on < application.accepted_on:
         raise InputError(f"拨付日期不能早于受理日{application.accepted_on}。", field="disbursed_on")
     application.disbursed_amount, application.disbursed_on = amount, on
-    _transition(application, actor, A.disburse, public_text=f"资金已拨付{yuan(amount)}（{on}）。")
+    _transition(application, actor, A.disburse, public_text=f"资金已拨付{format_money(amount)}（{on}）。")
 
 
 def is_complete(application):
     """Done: disbursed, or a rejection's result handed out, or refused at the window."""
     return application.state in (S.disbursed.value, S.refused.value) or (
-        application.state == S.result_issued.value and application.outcome == "rejected")
+        application.state == S.result_issued.value and application.outcome == ApplicationOutcome.rejected)
 
 
 # --------------------------------------------------------------------------- notices
@@ -509,3 +443,152 @@ def due_text(application, calendar=None, on=None):
 def is_overdue(application, on=None):
     return application.state == S.accepted.value and application.review_due_on is not None and \
         application.review_due_on < (on or today())
+
+
+# --------------------------------------------------------------------------- what the pages read
+
+#: What a list row shows, in one query per page; everything else stays unloaded (and raises if a template asks).
+LIST_OPTIONS = (
+    joinedload(Application.enterprise).options(load_only(Enterprise.id, Enterprise.name), raiseload("*")),
+    joinedload(Application.policy).options(load_only(Policy.id, Policy.title), raiseload("*")),
+    joinedload(Application.department).options(raiseload("*")),
+    raiseload(Application.items), raiseload(Application.contact), raiseload(Application.intake_unit),
+)
+#: States a department filters its review list by; the first is the default.
+REVIEW_STATES = [S.accepted.value, S.awaiting_supplement.value, S.approved.value, S.rejected.value,
+                 S.result_issued.value, S.disbursed.value]
+
+
+def _list(query, order, page):
+    return fetch_page(query.options(*LIST_OPTIONS).order_by(*order), page)
+
+
+def list_page(user, *, state="", policy_id=None, receipt="", page=1):
+    """One page of the applications `user` may see, newest first, filtered; (applications, has_next)."""
+    query = visible_applications(user)
+    if state:
+        query = query.where(Application.state == state)
+    if policy_id:
+        query = query.where(Application.policy_id == policy_id)
+    if receipt:
+        query = query.where(Application.receipt_no == receipt)
+    return _list(query, (Application.created_at.desc(), Application.id.desc()), page)
+
+
+def review_page(user, *, state, policy_id=None, receipt="", overdue=False, page=1):
+    """One page of the department's applications in `state`, by review deadline."""
+    query = visible_applications(user).where(Application.department_id == user.unit_id, Application.state == state)
+    if policy_id:
+        query = query.where(Application.policy_id == policy_id)
+    if receipt:
+        query = query.where(Application.receipt_no == receipt)
+    if overdue:
+        query = query.where(Application.review_due_on < today())
+    return _list(query, (Application.review_due_on.asc(), Application.id.asc()), page)
+
+
+def disbursement_page(user, *, done=False, page=1):
+    """One page of approved results awaiting disbursement (oldest first) or, with done, those paid."""
+    query = visible_applications(user).where(Application.outcome == ApplicationOutcome.approved)
+    if done:
+        query = query.where(Application.state == S.disbursed.value)
+        order = (Application.disbursed_on.desc(), Application.id.desc())
+    else:
+        query = query.where(Application.state == S.result_issued.value)
+        order = (Application.result_issued_at.asc(), Application.id.asc())
+    return _list(query, order, page)
+
+
+def policies(department_id=None):
+    """Every policy (or one department's) by code, for the lists' filters; checklists not loaded."""
+    query = select(Policy).options(lazyload(Policy.items)).order_by(Policy.code)
+    if department_id is not None:
+        query = query.where(Policy.department_id == department_id)
+    return list(db.session.scalars(query))
+
+
+def policy(policy_id):
+    """The policy with this id, or None (a form may post any number)."""
+    return db.session.get(Policy, policy_id) if policy_id else None
+
+
+def check_intake(actor, *, enterprise_id, enterprise_query, new_name, new_code, policy, declared_amount,
+                 policy_refused=False):
+    """The enterprise an intake form names, and {field: message} for the enterprise, the policy (open
+    today?) and the declared amount (within the maximum?); the service checks the last two again on save."""
+    pick = intake.pick_enterprise(actor, enterprise_id=enterprise_id, query=enterprise_query, new_name=new_name,
+                                  new_code=new_code, audit_detail="政策申报登记时登记")
+    errors = dict(pick.errors)
+    if policy is None:
+        if not policy_refused:
+            errors["policy_id"] = "请选择有效的申报政策。"
+        return pick, errors
+    reason = closed_reason(policy)
+    if reason:
+        errors["policy_id"] = reason
+    if declared_amount is not None:
+        try:
+            check_amount_limits(declared_amount, policy, field="declared_amount")
+        except InputError as exc:
+            errors["declared_amount"] = str(exc)
+    return pick, errors
+
+
+def materials(policy, pending, paper):
+    """{PolicyItem id: (files uploaded for it, paper received?)} for save() and add_materials()."""
+    return {item.id: ([a for a in pending if a.item_key == str(item.id)], item.id in paper) for item in policy.items}
+
+
+def checklist(policy, application, pending, paper, item_errors, absent=()):
+    """Per checklist item of the intake form: the files already attached, those uploaded with this form,
+    paper, absent, the error."""
+    if policy is None:
+        return []
+    attached = attachments_by_item(application.id) if application is not None and application.policy_id == policy.id else {}
+    rows = {r.item_id: r for r in application.items} if application is not None else {}
+    return [{
+        "item": item,
+        "accept": ",".join("." + f for f in item.format_list) + (",.jpeg" if "jpg" in item.format_list else ""),
+        "files": attached.get(item.id, []),
+        "pending": [a for a in pending if a.item_key == str(item.id)],
+        "paper_kept": bool(rows.get(item.id) and rows[item.id].paper_received),
+        "paper": item.id in paper,
+        "absent": item.id in absent,
+        "error": item_errors.get(item.id),
+    } for item in policy.items]
+
+
+def check_rows(application, attached, marks=None):
+    """Per checklist item of the window check: files, paper, the mark to show, whether it may still be flagged."""
+    rows = []
+    for row in application.items:
+        has_material = bool(attached.get(row.item_id) or row.paper_received)
+        default = row.check_status or (ItemCheck.ok.value if has_material or not row.item.required else ItemCheck.missing.value)
+        mark, reason = (marks or {}).get(row.item_id) or (default, row.check_reason or "")
+        rows.append({"row": row, "item": row.item, "files": attached.get(row.item_id, []), "mark": mark or default,
+                     "reason": reason, "unchanged": row.check_status is not None})
+    return rows
+
+
+#: Notice kind → the timeline action that issued it (the supplement notice has its own rows).
+_NOTICE_EVENTS = {"acceptance": "accept", "refusal": "refuse", "result": "issue_result"}
+
+
+def notice_context(application, kind, notice_id=None):
+    """What a printable notice shows (title, issuing unit, date, the supplement notice and its items),
+    or None when no such notice exists for the application."""
+    notices = notices_of(application)
+    if kind not in NOTICE_TITLES or not notice_available(application, kind, notices):
+        return None
+    supplement, event = None, None
+    if kind == "supplement":
+        supplement = next((n for n in notices if n.id == notice_id), None) if notice_id else notices[-1]
+        if supplement is None:
+            return None
+        issuer = db.session.get(User, supplement.issued_by_id).unit
+    else:
+        event = last_event(application, _NOTICE_EVENTS[kind])
+        issuer = event.actor_unit if event is not None and event.actor_unit is not None else application.intake_unit
+    return {"title": NOTICE_TITLES[kind], "supplement": supplement, "event": event, "issuer": issuer,
+            "items": notice_items(supplement) if supplement else [],
+            "issued_at": supplement.issued_at if supplement else (event.at if event else None)}

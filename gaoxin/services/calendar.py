@@ -1,18 +1,16 @@
 """Working days for deadlines: chinesecalendar plus the admin's overrides, and 'today' in China time."""
-from datetime import datetime
-
 from flask import g, has_app_context
 from sqlalchemy import select
 
 from ..extensions import db
-from ..filters import CST
+from ..localtime import local_today
 from ..models import CalendarOverride
 from ..workflow import WorkingCalendar, missing_schedule_warning
 
 
 def today():
     """Today's date in China (deadlines are counted on China's calendar, not UTC)."""
-    return datetime.now(CST).date()
+    return local_today()
 
 
 def working_calendar():

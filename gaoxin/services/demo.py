@@ -244,7 +244,7 @@ def _backdate(appeal, workdays_ago):
     Demo data only: real cases get their dates from the clock, never from here."""
     from datetime import datetime, time, timedelta, timezone
 
-    from ..filters import CST
+    from ..localtime import CST
     from ..models import Event, Extension
     from ..models.appeal import SIGN_DAYS
     from .calendar import today, working_calendar

@@ -11,6 +11,7 @@ from .. import registry_text
 from ..extensions import db
 from ..models import Contact, Enterprise, EnterpriseGram, utcnow
 from ..registry_text import classify_query, pinyin_initials, search_key, to_half_width
+from .pages import fetch_page
 
 #: Bigrams that occur in nearly every name index nothing useful; a query of only these scans instead.
 STOP_GRAMS = frozenset({"有限", "限公", "公司", "股份", "份有", "责任", "任公", "限责", "科技", "技有", "成都", "四川"})
@@ -297,8 +298,8 @@ def search_page(q, page=1, per_page=SEARCH_LIMIT):
     if len(value) < MIN_QUERY_LENGTH:
         return SearchPage(kind, [], False, too_short=True)
     kind, query = search_query(q)
-    items = list(db.session.scalars(_loading(query).offset((page - 1) * per_page).limit(per_page + 1)))
-    return SearchPage(kind, items[:per_page], len(items) > per_page)
+    items, has_next = fetch_page(_loading(query), page, per_page)
+    return SearchPage(kind, items, has_next)
 
 
 def _loading(query):
@@ -365,3 +366,33 @@ def update_enterprise(enterprise, data, seen_version):
         write_grams([(enterprise.id, enterprise.name_key, enterprise.initials)])
     record("enterprise_updated", enterprise, detail="修改：" + "、".join(FIELD_LABELS.get(f, f) for f in changed))
     return changed
+
+
+# --------------------------------------------------------------------------- what the enterprise page reads
+
+
+def case_sections(user, enterprise, limit=20):
+    """The enterprise's latest appeals and policy applications that `user` may see, for its file."""
+    from ..models import Appeal, Application
+    from ..permissions import visible_appeals, visible_applications
+
+    appeals = list(db.session.scalars(
+        visible_appeals(user).where(Appeal.enterprise_id == enterprise.id)
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit + 1)))
+    applications = list(db.session.scalars(
+        visible_applications(user).where(Application.enterprise_id == enterprise.id)
+        .order_by(Application.created_at.desc(), Application.id.desc()).limit(limit + 1)))
+    return {"appeals": appeals[:limit], "more_appeals": len(appeals) > limit,
+            "applications": applications[:limit], "more_applications": len(applications) > limit}
+
+
+def contact_of(enterprise, contact_id):
+    """One contact of this enterprise, or None."""
+    return db.session.scalar(select(Contact).where(Contact.id == contact_id, Contact.enterprise_id == enterprise.id))
+
+
+def buildings():
+    """Every building, by name (the enterprise form's select)."""
+    from ..models import Building
+
+    return list(db.session.scalars(select(Building).order_by(Building.name)))

@@ -1,7 +1,9 @@
 """Attachments: type checked by content, stored under their SHA-256 in GAOXIN_DATA_DIR; raises FileRefused."""
 import hashlib
 import os
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import filetype
@@ -22,6 +24,21 @@ ACCEPTED = {
 #: 20 MB per file (issue 3).
 MAX_BYTES = 20 * 1024 * 1024
 CHUNK = 1024 * 1024
+#: A file name's UTF-8 length: fits the column (200 characters) and every file system a user saves to (255 bytes).
+NAME_MAX_BYTES = 200
+UNNAMED = "未命名文件"
+#: Other spellings of an accepted kind's extension: a JPEG called .jpeg keeps its name.
+SPELLINGS = {"pdf": {"pdf"}, "jpg": {"jpg", "jpeg", "jpe", "jfif"}, "png": {"png"}, "docx": {"docx"}, "xlsx": {"xlsx"}}
+#: Extensions of kinds a user may mistake for another (a .doc that is a DOCX): replaced, not kept before the right one.
+DOCUMENT_EXTENSIONS = set().union(*SPELLINGS.values(), {"doc", "xls", "gif", "bmp", "tif", "tiff", "webp", "heic"})
+_KIND_OF_TYPE = {mime: kind for kind, (mime, _) in ACCEPTED.items()}
+#: Control characters (a line break makes the Content-Disposition header impossible), bidi controls (U+202E
+#: shows "<U+202E>fdp.exe" as "exe.pdf"), line and paragraph separators, lone surrogates.
+_UNSAFE_IN_NAME = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
+#: Characters Windows does not allow in a file name.
+_RESERVED_IN_NAME = re.compile(r'[<>:"|?*]')
 
 
 class FileRefused(ValueError):
@@ -36,6 +53,50 @@ def accepted_names(kinds=None):
 def formats_title(formats):
     """A checklist item's stored formats 'pdf,jpg' → 'PDF、JPG'."""
     return accepted_names([k for k in formats.split(",") if k])
+
+
+def clean_filename(raw):
+    """A file name safe to store, show and send: no control or bidi characters, no folders (a browser may
+    send C:\\fakepath\\…), no Windows-reserved characters, no leading or trailing dots or spaces, at most
+    NAME_MAX_BYTES in UTF-8 with its extension kept; "未命名文件" when nothing is left."""
+    name = _UNSAFE_IN_NAME.sub("", unicodedata.normalize("NFC", str(raw or "")))
+    name = re.split(r"[/\\]", name)[-1]
+    name = _RESERVED_IN_NAME.sub("_", name).strip(" .\u3000")
+    if not name:
+        return UNNAMED
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 10:
+        return _fit(name, "")
+    return _fit(stem, extension)
+
+
+def _fit(stem, extension):
+    """stem.extension, the stem shortened (never inside a character) to fit NAME_MAX_BYTES."""
+    suffix = f".{extension}" if extension else ""
+    room = NAME_MAX_BYTES - len(suffix.encode("utf-8"))
+    stem = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(" .") or UNNAMED
+    return stem + suffix
+
+
+def with_extension(name, kind):
+    """`name` cleaned and ending in the extension of `kind` (the type found in the content): a PDF called
+    报告.jpg becomes 报告.pdf, one called report.exe becomes report.exe.pdf."""
+    name = clean_filename(name)
+    if kind not in SPELLINGS:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem:
+        if extension.lower() in SPELLINGS[kind]:
+            return name
+        if extension.lower() in DOCUMENT_EXTENSIONS:
+            return _fit(stem, kind)
+    return _fit(name, kind)
+
+
+def download_name(attachment):
+    """The name to send an attachment under (send_file's download_name): cleaned, ending in the extension of
+    the type its content was found to be; also for rows stored before names were cleaned at upload."""
+    return with_extension(attachment.filename, _KIND_OF_TYPE.get(attachment.content_type))
 
 
 def _detect(head):
@@ -54,7 +115,7 @@ def _storage_path(sha256):
 def store_upload(file_storage, user, *, owner_type, owner_id=None, item_key=None, kinds=None):
     """Check and store one uploaded file; returns the flushed Attachment (owner_id may be None until
     the form succeeds). Raises FileRefused for an empty, over-size or wrongly typed file."""
-    name = os.path.basename(file_storage.filename or "").strip() or "未命名文件"
+    name = clean_filename(file_storage.filename)
     head = file_storage.stream.read(8192)
     if not head:
         raise FileRefused(f"文件“{name}”是空的。")
@@ -82,12 +143,24 @@ def store_upload(file_storage, user, *, owner_type, owner_id=None, item_key=None
     # Content-addressed: the same file uploaded twice is stored once; rename is atomic on one volume.
     os.replace(tmp.name, path)
     attachment = Attachment(
-        owner_type=owner_type, owner_id=owner_id, item_key=item_key, filename=name[:200],
+        owner_type=owner_type, owner_id=owner_id, item_key=item_key, filename=with_extension(name, kind),
         content_type=ACCEPTED[kind][0], size=size, sha256=sha256, uploaded_by_id=user.id,
     )
     db.session.add(attachment)
     db.session.flush()
     return attachment
+
+
+def store_uploads(uploads, user, *, owner_type, item_key=None, kinds=None):
+    """Store every non-empty upload of one form field; returns (attachments, messages of refused files)."""
+    stored, refused = [], []
+    for upload in uploads or []:
+        if upload and upload.filename:
+            try:
+                stored.append(store_upload(upload, user, owner_type=owner_type, item_key=item_key, kinds=kinds))
+            except FileRefused as exc:
+                refused.append(str(exc))
+    return stored, refused
 
 
 def pending_attachments(user, ids, owner_type):
@@ -103,7 +176,14 @@ def pending_attachments(user, ids, owner_type):
     ))
 
 
+def attachment_of(owner_type, owner_id, attachment_id):
+    """One attachment of one case, or None (a file of another case is not found through this one)."""
+    return db.session.scalar(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.owner_type == owner_type, Attachment.owner_id == owner_id))
+
+
 def attachments_of(owner_type, owner_id):
+    """The files attached to one case, oldest first."""
     return list(db.session.scalars(
         select(Attachment).where(Attachment.owner_type == owner_type, Attachment.owner_id == owner_id)
         .order_by(Attachment.id)

@@ -14,9 +14,9 @@ from datetime import timedelta
 
 from flask import current_app
 
-from ..demo_data import INDUSTRY_SECTIONS
 from ..extensions import db
 from ..models import ImportJob, utcnow
+from ..reference import INDUSTRY_SECTIONS
 from ..registry_text import CreditCodeError, normalize_credit_code, to_half_width, validate_mobile
 from .enterprises import upsert_rows
 
@@ -318,7 +318,7 @@ def create_job(user, filename):
 def launch(job, data, *, ip=None, sync=None):
     """Run the job now (tests, GAOXIN_IMPORT_SYNC) or in a background thread with its own app context."""
     if sync is None:
-        sync = current_app.config.get("GAOXIN_IMPORT_SYNC", False)
+        sync = current_app.config["GAOXIN_IMPORT_SYNC"]
     if sync:
         run_import(job.id, data, ip=ip)
         return None
@@ -445,3 +445,15 @@ def report_xlsx(job):
     sheet.set_column(2, 2, 70)
     workbook.close()
     return out.getvalue()
+
+
+def recent_jobs(limit=10):
+    """The latest import jobs, newest first."""
+    from sqlalchemy import select
+
+    return list(db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
+
+
+def job(job_id):
+    """The import job with this id, or None."""
+    return db.session.get(ImportJob, job_id)

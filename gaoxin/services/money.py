@@ -1,4 +1,5 @@
-"""Money in yuan: parse what staff type (parse_amount, raises AmountError) and format it (format_money)."""
+"""Money in yuan: parse what staff type (parse_amount, raises AmountError), format it (format_money) and
+write it in capital numerals for notices (amount_in_words)."""
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -48,3 +49,53 @@ def format_money(value):
         return ""
     amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
     return f"¥{amount:,.2f}"
+
+
+#: Capital digits and the places within a group of four, as written on cheques and notices (大写金额).
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_PLACES = ("", "拾", "佰", "仟")
+#: Group names: ones, 万 (10^4), 亿 (10^8), 万亿 (10^12).
+_SECTIONS = ("", "万", "亿", "万亿")
+
+
+def _section_words(n):
+    """A group of four digits (0 < n < 10000) in capitals; zeros between digits collapse into one 零."""
+    words, zero = "", False
+    for place in (3, 2, 1, 0):
+        digit = n // 10 ** place % 10
+        if digit == 0:
+            zero = bool(words)
+            continue
+        words += ("零" if zero else "") + _DIGITS[digit] + _PLACES[place]
+        zero = False
+    return words
+
+
+def amount_in_words(amount):
+    """The amount in capital Chinese numerals as written on notices: 1000 → "壹仟元整", 1000.05 → "壹仟元零伍分"."""
+    amount = Decimal(amount).quantize(CENT)
+    whole, cents = int(amount), int((amount - int(amount)) * 100)
+    sections = []
+    while whole:
+        sections.append(whole % 10000)
+        whole //= 10000
+    words, zero = "", False
+    for index in range(len(sections) - 1, -1, -1):
+        section = sections[index]
+        if section == 0:
+            zero = bool(words)
+            continue
+        if words and (zero or section < 1000):
+            words += "零"
+        words += _section_words(section) + _SECTIONS[index]
+        zero = False
+    jiao, fen = divmod(cents, 10)
+    if words:
+        words += "元"
+    if not jiao and not fen:
+        return (words or "零元") + "整"
+    if jiao:
+        words += _DIGITS[jiao] + "角"
+    elif words:
+        words += "零"
+    return words + (_DIGITS[fen] + "分" if fen else "整")

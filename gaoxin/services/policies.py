@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Application, ApplicationItem, Policy, PolicyItem
 from ..models.base import LabelledEnum
 from ..models.policy import Money
-from ..workflow import ApplicationState
+from ..workflow import ApplicationOutcome, ApplicationState
 from .audit import record
 from .files import ACCEPTED
 
@@ -43,12 +43,14 @@ class StalePolicyError(PolicyError):
 
 
 class PeriodStatus(LabelledEnum):
+    """Where a day falls against a policy's open period."""
+
     open = "open"
     not_yet = "not_yet"
     closed = "closed"
 
-
-PeriodStatus._LABELS = {"open": "申报中", "not_yet": "未开始", "closed": "已截止"}
+    __titles__ = {open: "申报中", not_yet: "未开始", closed: "已截止"}
+    __css_classes__ = {open: "status-ok", not_yet: "status-warn"}
 
 
 # --------------------------------------------------------------------------- reading
@@ -106,7 +108,7 @@ Figures = namedtuple("Figures", "counts total approved_total disbursed_total")
 
 def figures(policy):
     """Applications of the policy by state, with the approved and disbursed totals (Decimal), in one GROUP BY."""
-    approved = func.sum(case((Application.outcome == "approved", Application.approved_amount)))
+    approved = func.sum(case((Application.outcome == ApplicationOutcome.approved, Application.approved_amount)))
     rows = db.session.execute(
         select(Application.state, func.count(), type_coerce(approved, Money),
                type_coerce(func.sum(Application.disbursed_amount), Money))
@@ -256,3 +258,25 @@ def move_item(policy, item, offset, seen_version):
 def _renumber(policy, items=None):
     for position, item in enumerate(items or policy.items):
         item.position = position
+
+
+def catalogue_page(user, *, q="", level="", department_id=None, open_date=None, page=1):
+    """One page of the catalogue `user` may browse, filtered; checklists are not loaded (the list shows none)."""
+    from sqlalchemy.orm import lazyload
+
+    from ..permissions import visible_policies
+    from .pages import fetch_page
+
+    query = filter_catalogue(visible_policies(user).options(lazyload(Policy.items)), q=q, level=level,
+                             department_id=department_id, open_date=open_date)
+    return fetch_page(query, page)
+
+
+def departments(user=None):
+    """Departments by id: every one (the catalogue's filter), or those `user` may make responsible."""
+    from ..models import Unit, UnitKind
+    from ..permissions import manageable_departments
+
+    if user is not None:
+        return list(db.session.scalars(manageable_departments(user).order_by(Unit.id)))
+    return list(db.session.scalars(select(Unit).where(Unit.kind == UnitKind.department.value).order_by(Unit.id)))

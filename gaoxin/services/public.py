@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Appeal, Application, Enterprise, Event
 from ..registry_text import mask_mobile
-from ..workflow import AppealState, ApplicationState
+from ..workflow import AppealState, ApplicationOutcome, ApplicationState
 from .money import format_money
 
 
@@ -74,7 +74,7 @@ def public_timeline(owner):
 def _appeal_expected_text(appeal):
     # The enterprise reads a date it can plan with; before a department has it there is none yet.
     state = AppealState(appeal.state)
-    if state in (AppealState.dispatched, AppealState.in_progress) and appeal.due_on:
+    if state.with_department and appeal.due_on:
         return _date(appeal.due_on)
     if state in (AppealState.registered, AppealState.awaiting_dispatch):
         return "待分派"
@@ -86,9 +86,9 @@ def _appeal_expected_text(appeal):
 
 
 def _appeal_status_class(appeal):
-    if appeal.state in (AppealState.replied.value, AppealState.closed.value):
+    if AppealState(appeal.state).is_answered:
         return "status-ok"
-    if appeal.state == AppealState.withdrawn.value:
+    if appeal.state == AppealState.withdrawn:
         return ""
     return "status-warn"
 
@@ -102,7 +102,7 @@ def _find_appeal(receipt_no, code_tail):
     )
     if appeal is None:
         return None
-    replied = appeal.state in (AppealState.replied.value, AppealState.closed.value) and appeal.reply_outcome
+    replied = AppealState(appeal.state).is_answered and appeal.reply_outcome
     mobile = appeal.contact.mobile if appeal.contact is not None else None
     return PublicCase(
         kind_title="企业诉求",
@@ -142,12 +142,12 @@ def _application_result(application):
         if application.state == ApplicationState.refused.value:
             return "不予受理", application.decision_reason or ""
         return "", ""
-    if application.outcome == "approved":
+    if application.outcome == ApplicationOutcome.approved:
         text = f"核定金额 {format_money(application.approved_amount)}"
         if application.disbursed_amount is not None:
             text += f"；已于 {_date(application.disbursed_on)} 拨付 {format_money(application.disbursed_amount)}"
-        return "审核通过", text + "。"
-    return "审核不通过", application.decision_reason or ""
+        return ApplicationOutcome.approved.title, text + "。"
+    return ApplicationOutcome.rejected.title, application.decision_reason or ""
 
 
 def _find_application(receipt_no, code_tail):
@@ -168,7 +168,7 @@ def _find_application(receipt_no, code_tail):
         subject_label="申报政策",
         subject=application.policy.title,
         status_title=application.state_title,
-        status_class="status-ok" if done else ("" if application.state == "refused" else "status-warn"),
+        status_class="status-ok" if done else ("" if application.state == ApplicationState.refused else "status-warn"),
         enterprise_name=application.enterprise.name,
         registered_at=application.submitted_at or application.created_at,
         expected_text=_application_expected_text(application),

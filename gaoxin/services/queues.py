@@ -6,21 +6,22 @@ page (the indexes they rely on are listed in models/appeal.py).
 """
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
 from ..extensions import db
-from ..filters import CST
+from ..localtime import local_midnight
 from ..models import (
     Appeal, AppealCategory, AppealCoHandler, Enterprise, Event, Extension, ExtensionStatus, Unit, User,
 )
 from ..models.appeal import EFFECTIVE_DUE
 from ..permissions import visible_appeals
+from ..workflow import ANSWERED_APPEAL_STATES, DEPARTMENT_APPEAL_STATES, AppealAction, AppealState
 from .enterprises import search_query
+from .pages import PAGE_SIZE, fetch_page
 
-PAGE_SIZE = 50
 #: Counts stop here and show as "9999+": nobody reads a larger number off a tab.
 COUNT_CAP = 9999
 #: Tabs of finished work count less far: a department's ten years of answers are "999+".
@@ -29,8 +30,9 @@ DONE_COUNT_CAP = 999
 ENTERPRISE_MATCH_CAP = 500
 
 #: States in which the lead department still has work to do (signing for it, or handling it).
-ACTIVE_STATES = ("dispatched", "in_progress")
-DONE_STATES = ("replied", "closed")
+ACTIVE_STATES = DEPARTMENT_APPEAL_STATES
+#: States in which the department's answer stands (the 已答复 tab).
+DONE_STATES = ANSWERED_APPEAL_STATES
 
 #: Inbox tabs in display order: key → label.
 INBOX_TABS = {
@@ -121,7 +123,7 @@ class InboxFilters:
 
 def _utc_start_of(day):
     """Midnight in China on `day`, as a UTC timestamp (created_at is stored in UTC)."""
-    return datetime.combine(day, time.min, tzinfo=CST).astimezone(timezone.utc)
+    return local_midnight(day).astimezone(timezone.utc)
 
 
 def _apply_filters(query, filters, today, *, open_only=True):
@@ -163,7 +165,7 @@ def _state_is(*states):
     """state = 'a' [OR state = 'b'] with the values written into the SQL: the partial indexes
     ix_appeals_open_work and ix_appeals_done_replied serve a query only when SQLite can see, from
     literals, that its condition implies theirs (PostgreSQL proves it from parameters too)."""
-    return or_(*(Appeal.state == literal(state, literal_execute=True) for state in states))
+    return or_(*(Appeal.state == literal(AppealState(state).value, literal_execute=True) for state in states))
 
 
 def _open():
@@ -184,14 +186,14 @@ def overdue_condition(today):
 def _inbox_condition(tab, unit_id, today):
     lead = Appeal.lead_unit_id == unit_id
     if tab == "sign":
-        return and_(lead, _state_is("dispatched"))
+        return and_(lead, _state_is(AppealState.dispatched))
     if tab == "progress":
-        return and_(lead, _state_is("in_progress"))
+        return and_(lead, _state_is(AppealState.in_progress))
     if tab == "cohandle":
         # Driven from the co-handler rows still waiting for this unit's opinion (a short list).
         pending = select(AppealCoHandler.appeal_id).where(
             AppealCoHandler.unit_id == unit_id, AppealCoHandler.opinion_at.is_(None))
-        return and_(Appeal.id.in_(pending), Appeal.state == "in_progress")
+        return and_(Appeal.id.in_(pending), Appeal.state == AppealState.in_progress)
     if tab == "supervised":
         return and_(_open(), lead, Appeal.supervised_at.is_not(None))
     if tab == "overdue":
@@ -245,11 +247,7 @@ def counts_capped(queries, caps=None):
 
 def _page(query, order, page):
     """(rows of (id, version), has_next) for one page, fetching one row more instead of counting."""
-    rows = db.session.execute(
-        query.with_only_columns(Appeal.id, Appeal.version).order_by(*order)
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
-    return [tuple(r) for r in rows[:PAGE_SIZE]], len(rows) > PAGE_SIZE
+    return fetch_page(query.with_only_columns(Appeal.id, Appeal.version).order_by(*order), page, rows=True)
 
 
 # --------------------------------------------------------------------------- the department inbox
@@ -273,7 +271,7 @@ def badge_count(user, today):
     """What waits for the unit: appeals to sign for plus supervised ones (each counted once)."""
     query = visible_appeals(user).where(
         _open(), Appeal.lead_unit_id == user.unit_id,
-        or_(_state_is("dispatched"), Appeal.supervised_at.is_not(None)),
+        or_(_state_is(AppealState.dispatched), Appeal.supervised_at.is_not(None)),
     )
     return counts_capped({"badge": query})["badge"]
 
@@ -346,7 +344,7 @@ def category_choices():
 def dispatch_counts(user, today, *, overdue=None):
     """{page: Count} for the dispatcher's tabs; pass `overdue` when the page has already counted it."""
     queries = {
-        "queue": visible_appeals(user).where(Appeal.state == "awaiting_dispatch"),
+        "queue": visible_appeals(user).where(Appeal.state == AppealState.awaiting_dispatch),
         "extensions": _pending_extensions(user),
     }
     if overdue is None:
@@ -359,7 +357,7 @@ def dispatch_counts(user, today, *, overdue=None):
 
 def queue_page(user, page, *, category_id=None, returned_only=False):
     """Appeals waiting for the dispatcher (no routing rule, or returned), oldest first."""
-    query = visible_appeals(user).where(Appeal.state == "awaiting_dispatch")
+    query = visible_appeals(user).where(Appeal.state == AppealState.awaiting_dispatch)
     if category_id:
         query = query.where(Appeal.category_id == category_id)
     if returned_only:
@@ -381,7 +379,7 @@ def latest_returns(appeal_ids):
     """{appeal_id: ReturnNote} for the latest return of each appeal, in one query for the page."""
     if not appeal_ids:
         return {}
-    latest = (select(func.max(Event.id)).where(Event.appeal_id.in_(appeal_ids), Event.action == "return")
+    latest = (select(func.max(Event.id)).where(Event.appeal_id.in_(appeal_ids), Event.action == AppealAction.return_.value)
               .group_by(Event.appeal_id))
     rows = db.session.execute(
         select(Event.appeal_id, Event.comment, Event.at, Unit.name)
@@ -397,7 +395,7 @@ def latest_returns(appeal_ids):
 
 def _pending_extensions(user):
     """Pending requests on the appeals the user may see (no join when the user sees every appeal)."""
-    query = select(Extension).where(Extension.status == ExtensionStatus.pending.value)
+    query = select(Extension).where(Extension.status == ExtensionStatus.pending)
     visible = visible_appeals(user)
     if visible.whereclause is not None:
         query = query.where(Extension.appeal_id.in_(visible.with_only_columns(Appeal.id)))
@@ -407,9 +405,7 @@ def _pending_extensions(user):
 def extensions_page(user, page):
     """(list of (appeal, extension), has_next): pending extension requests, oldest first."""
     query = _pending_extensions(user).with_only_columns(Extension.id).order_by(Extension.requested_at, Extension.id)
-    ids = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    has_next = len(ids) > PAGE_SIZE
-    ids = ids[:PAGE_SIZE]
+    ids, has_next = fetch_page(query, page)
     if not ids:
         return [], False
     extensions = {e.id: e for e in db.session.scalars(

@@ -5,7 +5,7 @@ co-handlers, a unit that is not an active department, or a day that already has 
 """
 from datetime import date
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -42,7 +42,7 @@ def departments(*keep):
 
 def _describe(category):
     co = "、".join(u.name for u in category.co_units) or "无"
-    lead = category.lead_unit.name if category.lead_unit else "无（企业服务中心待派单）"
+    lead = category.lead_unit.name if category.lead_unit else f"无（{current_app.config['GAOXIN_CENTRE_NAME']}待派单）"
     return (f"主办 {lead}；协办 {co}；办理时限 {category.handling_days} 个工作日；"
             f"排序 {category.position}；{'启用' if category.active else '停用'}")
 

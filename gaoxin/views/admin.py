@@ -1,4 +1,4 @@
-"""Administration: units and users (system admin), roles and locks (security admin)."""
+"""Administration: units, accounts and password resets (system admin); roles and locks (security admin)."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -159,14 +159,14 @@ def _one_time_password(user, password, created):
 @bp.route("/users/new", methods=["GET", "POST"])
 @login_required
 def user_new():
-    """Create an account with business roles; its one-time password is shown on this response only."""
+    """Create an account without roles; its one-time password is shown on this response only."""
     require("user.manage")
     form = UserCreateForm()
-    form.set_choices(_active_units(), admin.BUSINESS_ROLES)
+    form.set_choices(_active_units())
     if form.validate_on_submit():
         try:
             user, password = admin.create_user(
-                form.username.data, form.name.data, db.session.get(Unit, form.unit_id.data), form.roles.data
+                form.username.data, form.name.data, db.session.get(Unit, form.unit_id.data)
             )
         except AdminRefused as exc:
             db.session.rollback()
@@ -181,20 +181,14 @@ def user_new():
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @login_required
 def user_edit(user_id):
-    """Change a user's name, unit and business roles."""
+    """Change a user's name and unit; roles are shown, not edited (the security admin grants them)."""
     user = _managed_user(user_id)
     form = UserEditForm(obj=user)
-    form.set_choices(_active_units(user.unit), admin.BUSINESS_ROLES)
-    if user.id == current_user.id:
-        # Nobody changes their own roles: one's own account is edited without them.
-        del form.roles
-    elif request.method == "GET":
-        form.roles.data = [r.value for r in user.roles if r in admin.BUSINESS_ROLES]
+    form.set_choices(_active_units(user.unit))
     if form.validate_on_submit():
-        roles = (form.roles.data or []) if "roles" in form else None
         unit = db.session.get(Unit, form.unit_id.data)
         done = _save(
-            form, lambda: admin.update_user(current_user, user, form.name.data, unit, roles),
+            form, lambda: admin.update_user(user, form.name.data, unit),
             lambda changed: f"已保存用户“{user.username}”。" if changed else "没有需要保存的修改。", "admin.users",
         )
         if done:
@@ -259,6 +253,8 @@ def security():
     )
     policy = {
         "min_length": PASSWORD_MIN_LENGTH,
+        "history": accounts.PASSWORD_HISTORY,
+        "max_age_days": accounts.max_age_days(),
         "max_failures": accounts.MAX_FAILED_LOGINS,
         "lock_minutes": int(accounts.LOCKOUT.total_seconds() // 60),
         "idle_minutes": current_app.config["GAOXIN_IDLE_MINUTES"],

@@ -1,16 +1,18 @@
-"""The audit log, read-only, for the auditor: filter and page without counting the whole table."""
-from datetime import datetime, time, timedelta
+"""The audit log, read-only, for the auditor: filter and page without counting the whole table, the chain's
+last check (and a button to check it now), and users who keep being refused (越权尝试)."""
+from datetime import timedelta
 
-from flask import Blueprint, request
-from flask_login import login_required
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..filters import CST
 from ..forms.audit import AuditFilterForm
-from ..htmx import render
+from ..htmx import is_fragment_request, render
+from ..localtime import local_midnight, local_today
 from ..models import AuditEntry
 from ..permissions import require
+from ..services import audit as audit_service
 from ..services.admin import contains_pattern
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -19,11 +21,8 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
 #: Deep pages cost an OFFSET scan; nobody pages this far by hand (narrow the dates instead).
 MAX_PAGE = 2000
-
-
-def _china_midnight(day):
-    """00:00 China time (UTC+8) on `day`, as an aware datetime: the auditor's dates are local dates."""
-    return datetime.combine(day, time.min, tzinfo=CST)
+#: Without a start date, the repeated-refusal flag looks at this many days up to the end date.
+BURST_DEFAULT_DAYS = 30
 
 
 def entries_query(action=None, result=None, username=None, date_from=None, date_to=None,
@@ -37,9 +36,9 @@ def entries_query(action=None, result=None, username=None, date_from=None, date_
     if username:
         query = query.where(func.lower(AuditEntry.username).like(contains_pattern(username), escape="\\"))
     if date_from:
-        query = query.where(AuditEntry.at >= _china_midnight(date_from))
+        query = query.where(AuditEntry.at >= local_midnight(date_from))
     if date_to:
-        query = query.where(AuditEntry.at < _china_midnight(date_to + timedelta(days=1)))
+        query = query.where(AuditEntry.at < local_midnight(date_to + timedelta(days=1)))
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
     if object_id:
@@ -73,4 +72,32 @@ def index():
         "audit/index.html", block="results", form=form, entries=rows[:PER_PAGE], page=page,
         has_next=len(rows) > PER_PAGE and page < MAX_PAGE,
         filter_args={name: (str(value) if value else None) for name, value in filters.items()},
+        chain=audit_service.chain_status(), bursts=_bursts(filters),
     )
+
+
+def _bursts(filters):
+    """On the 越权尝试 filter: users refused ≥ 20 times within 10 minutes in the filtered period."""
+    if filters.get("action") != "access_denied":
+        return None
+    last = filters.get("date_to") or local_today()
+    first = filters.get("date_from") or last - timedelta(days=BURST_DEFAULT_DAYS - 1)
+    username = filters.get("username")
+    found = audit_service.denial_bursts(local_midnight(first), local_midnight(last + timedelta(days=1)),
+                                        contains_pattern(username) if username else None)
+    return {"first": first, "last": last, "users": found, "days": BURST_DEFAULT_DAYS, "threshold": audit_service.DENIAL_BURST,
+            "minutes": int(audit_service.DENIAL_WINDOW.total_seconds() // 60)}
+
+
+@bp.post("/verify")
+@login_required
+def verify():
+    """Check the whole chain now and keep the result; htmx gets the status panel, a browser a redirect."""
+    require("audit.view")
+    check = audit_service.verify_chain()
+    audit_service.save_check(check, username=current_user.username)
+    db.session.commit()
+    if not is_fragment_request():
+        flash(check.summary, "success" if check.ok else "error")
+        return redirect(url_for("audit.index"))
+    return render("audit/index.html", block="chain_status", chain=audit_service.chain_status())

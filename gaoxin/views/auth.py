@@ -1,4 +1,4 @@
-"""Log in, log out and change password."""
+"""Log in, log out and change one's own password."""
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -43,7 +43,7 @@ def login():
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
-    return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
+    return render_template("auth/login.html", form=form, error=error), (401 if error else 422 if form.errors else 200)
 
 
 @bp.post("/logout")
@@ -61,14 +61,23 @@ def logout():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    """Change one's own password (forced after the first log-in or a reset)."""
+    """Change one's own password (forced after the first log-in, a reset or when it is too old); every
+    other session of the user ends, this one stays."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
             form.current.errors.append("当前密码不正确。")
         else:
-            accounts.change_password(current_user, form.new.data)
-            db.session.commit()
-            flash("密码已修改。", "success")
-            return redirect(url_for("main.home"))
-    return render_template("auth/password.html", form=form)
+            try:
+                accounts.change_password(current_user, form.new.data, keep_session=current_user.login_session)
+            except accounts.PasswordRefused as exc:
+                db.session.rollback()
+                form.new.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash("密码已修改，您在其他地方的登录已全部注销。", "success")
+                return redirect(url_for("main.home"))
+    return render_template(
+        "auth/password.html", form=form, reason=accounts.must_change_password(current_user),
+        reset_notice=accounts.reset_notice(current_user), max_age_days=accounts.max_age_days(),
+    )

@@ -3,14 +3,13 @@ import re
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from ..demo_data import INDUSTRY_SECTIONS
 from ..extensions import db
 from ..forms.enterprises import EditEnterpriseForm, ImportForm, NewEnterpriseForm, building_choices
 from ..htmx import is_fragment_request, render
-from ..models import Building, Contact, Enterprise, ImportJob
-from ..permissions import get_visible_or_404, require, visible_appeals, visible_applications, visible_enterprises
+from ..models import Enterprise
+from ..permissions import get_visible_or_404, require, visible_enterprises
+from ..reference import INDUSTRY_SECTIONS
 from ..services import enterprises as registry
 from ..services import imports
 from ..services.audit import client_ip, record
@@ -97,20 +96,9 @@ def show(enterprise_id):
                   **case_sections(enterprise))
 
 
-def case_sections(enterprise, limit=20):
-    """The enterprise's latest appeals and policy applications that the user may see, for its file."""
-    from ..models import Appeal, Application
-
-    appeals = list(db.session.scalars(
-        visible_appeals(current_user).where(Appeal.enterprise_id == enterprise.id)
-        .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(limit + 1)
-    ))
-    applications = list(db.session.scalars(
-        visible_applications(current_user).where(Application.enterprise_id == enterprise.id)
-        .order_by(Application.created_at.desc(), Application.id.desc()).limit(limit + 1)
-    ))
-    return {"appeals": appeals[:limit], "more_appeals": len(appeals) > limit,
-            "applications": applications[:limit], "more_applications": len(applications) > limit}
+def case_sections(enterprise):
+    """The enterprise's latest appeals and applications that the current user may see."""
+    return registry.case_sections(current_user, enterprise)
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/reveal")
@@ -119,7 +107,7 @@ def reveal_mobile(enterprise_id, contact_id):
     """Show one contact's full mobile number (audited); htmx gets the number's cell, a plain form the page."""
     enterprise = _get_enterprise(enterprise_id)
     require("enterprise.reveal_mobile", enterprise)
-    contact = db.session.scalar(select(Contact).where(Contact.id == contact_id, Contact.enterprise_id == enterprise.id))
+    contact = registry.contact_of(enterprise, contact_id)
     if contact is None:
         abort(404)
     record("mobile_revealed", contact, detail=f"{enterprise.name} · {contact.name}")
@@ -132,7 +120,7 @@ def reveal_mobile(enterprise_id, contact_id):
 
 def _building_choices():
     """Buildings with a station, for the enterprise form's select."""
-    return building_choices(db.session.scalars(select(Building).order_by(Building.name)))
+    return building_choices(registry.buildings())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -190,14 +178,14 @@ def import_form():
         db.session.commit()
         imports.launch(job, upload.read(), ip=client_ip())
         return redirect(url_for("enterprises.import_job", job_id=job.id), code=303)
-    jobs = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(10)).all()
+    jobs = imports.recent_jobs(10)
     return render("enterprises/import.html", form=form, jobs=jobs, columns=imports.COLUMNS,
                   required=imports.REQUIRED, status=422 if form.errors else 200)
 
 
 def _get_job(job_id):
     """An import job, or 404."""
-    job = db.session.get(ImportJob, job_id)
+    job = imports.job(job_id)
     if job is None:
         abort(404)
     return job

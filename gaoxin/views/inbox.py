@@ -13,7 +13,7 @@ from ..services import appeals as service
 from ..services import queues
 from ..services.calendar import today, working_calendar
 from ..workflow import AppealAction, WorkflowError, appeal_actions
-from .cases import commit_once_more_if_stale
+from .actions import commit_once_more_if_stale
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 TEMPLATE = "inbox/index.html"
@@ -113,7 +113,7 @@ def _row(appeal_id, *, message, error=False, status=200):
 def sign(appeal_id):
     """签收 from the inbox: htmx gets the row back (409 with the reason if someone was faster), a plain form a redirect."""
     require("inbox.view")
-    appeal = get_visible_or_404(visible_appeals(current_user), appeal_id, Appeal)
+    appeal = get_visible_or_404(visible_appeals(current_user), appeal_id, Appeal, action="sign")
     require("appeal.sign", appeal)
     form = SignForm()
     # The form carries the list the user was looking at (tab, filters, page): back to it.
@@ -122,7 +122,7 @@ def sign(appeal_id):
         if not form.validate_on_submit():
             raise WorkflowError("页面已过期，请刷新后重试。")
         commit_once_more_if_stale(
-            lambda f: service.sign(appeal, current_user, expected_version=f.version.data), form, service.STALE)
+            lambda: service.sign(appeal, current_user, expected_version=form.version.data), service.STALE)
     except WorkflowError as exc:
         db.session.rollback()
         if not is_fragment_request():

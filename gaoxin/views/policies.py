@@ -2,22 +2,19 @@
 policies and their material checklists (sysadmin, or the responsible department's lead)."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import lazyload
 from wtforms import SelectChoice
 
 from ..extensions import db
 from ..forms.policies import ItemForm, PolicyForm, VersionForm
 from ..htmx import render
-from ..models import Policy, PolicyLevel, Unit, UnitKind
+from ..models import Policy, PolicyLevel
 from ..permissions import (
-    ROLE_PERMISSIONS, can, get_visible_or_404, manageable_departments, require, visible_policies,
+    ROLE_PERMISSIONS, can, get_visible_or_404, require, visible_policies,
 )
 from ..services import policies as service
 from ..services.calendar import today
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
-PAGE_SIZE = 50
 
 
 def load_policy(policy_id):
@@ -47,18 +44,13 @@ def index():
         "department": request.args.get("department", type=int) or "",
         "open": "1" if request.args.get("open") else "",
     }
-    # The catalogue shows no checklist: skip loading the items (Policy.items is selectin by default).
-    query = service.filter_catalogue(
-        visible_policies(current_user).options(lazyload(Policy.items)), q=filters["q"], level=filters["level"],
-        department_id=filters["department"], open_date=on if filters["open"] else None,
-    )
     page = max(request.args.get("page", 1, type=int), 1)
-    rows = list(db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    departments = db.session.scalars(
-        select(Unit).where(Unit.kind == UnitKind.department.value).order_by(Unit.id)).all()
+    rows, has_next = service.catalogue_page(
+        current_user, q=filters["q"], level=filters["level"], department_id=filters["department"],
+        open_date=on if filters["open"] else None, page=page)
     return render(
-        "policies/index.html", block="results", policies=rows[:PAGE_SIZE], page=page,
-        has_next=len(rows) > PAGE_SIZE, filters=filters, levels=PolicyLevel.choices(), departments=departments,
+        "policies/index.html", block="results", policies=rows, page=page,
+        has_next=has_next, filters=filters, levels=PolicyLevel.choices(), departments=service.departments(),
         status_of=lambda p: service.period_status(p, on),
     )
 
@@ -99,7 +91,7 @@ def show(policy_id):
 
 
 def _department_choices(policy=None):
-    units = list(db.session.scalars(manageable_departments(current_user).order_by(Unit.id)))
+    units = service.departments(current_user)
     if policy is not None and policy.department not in units and can(current_user, "policy.manage", policy):
         units.insert(0, policy.department)
     return [SelectChoice(None, "请选择")] + [SelectChoice(u.id, u.name) for u in units]

@@ -1,0 +1,113 @@
+"""The one action runner behind every button on a case (appeals and applications alike), and the
+file download both kinds share.
+
+Flash policy: after a successful action a plain browser gets a 303 to the case's page and the message is
+stored with `flash`, which that next page shows once; an htmx request gets the case's panel with the
+message rendered inside it (`flash_now`) and nothing is stored — a stored message would show a second
+time on whatever full page comes next. A refused action stores nothing either: the panel (or the page)
+comes back with the message, the form as typed, and status 409 (workflow, or someone else was faster)
+or 422 (bad input).
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import abort, flash, redirect, send_file, url_for
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..htmx import is_fragment_request, render
+from ..permissions import get_visible_or_404, require
+from ..services import files
+from ..services.cases import InputError
+from ..workflow import WorkflowError
+
+
+def commit_once_more_if_stale(operation, stale_message):
+    """Run and commit; if someone else committed first, run again on their version so that the user
+    is told why (the service then refuses with the reason, e.g. who signed), or told it is stale."""
+    try:
+        operation()
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        try:
+            operation()
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            raise WorkflowError(stale_message) from None
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    """How one kind of case is loaded, shown and acted on: the runner needs nothing else."""
+
+    model: type
+    #: user → the query of the cases that user may see (permissions.visible_*).
+    visible: Callable
+    #: The case page; its block "panel" is what htmx swaps after an action.
+    template: str
+    endpoint: str
+    id_arg: str
+    #: The HX-Trigger event other regions (lists, badges) listen for after a change.
+    changed_event: str
+    stale_message: str
+    #: (case, **extra) → the template context of the case page.
+    context: Callable
+
+    def load(self, case_id, action="view"):
+        """The case if the current user may see it; 404 (audited when the case exists) otherwise."""
+        return get_visible_or_404(self.visible(current_user), case_id, self.model, action=action)
+
+    def page(self, case, status=200, **extra):
+        """The case page, or its panel for htmx, freshly loaded (404 if it left the user's sight)."""
+        db.session.expire_all()
+        case = self.load(case.id)
+        return render(self.template, block="panel", status=status, **self.context(case, **extra))
+
+    def run(self, case, form_name, form, permission, operation, message, **extra):
+        """Run one action: ask permission (403, audited), validate, call `operation(form)` and commit once;
+        a refusal re-renders the panel with the message and the form as typed (409/422)."""
+        require(permission, case)
+        status, error, item_errors = 422, None, {}
+        if form.validate_on_submit():
+            try:
+                commit_once_more_if_stale(lambda: operation(form), self.stale_message)
+            except WorkflowError as exc:
+                db.session.rollback()
+                status, error = 409, str(exc)
+            except InputError as exc:
+                db.session.rollback()
+                item_errors = exc.item_errors
+                if exc.field and exc.field in form:
+                    form[exc.field].errors.append(str(exc))
+                else:
+                    error = str(exc)
+            else:
+                if not is_fragment_request():
+                    flash(message, "success")
+                    return redirect(url_for(self.endpoint, **{self.id_arg: case.id}), code=303)
+                response = self.page(case, flash_now=message)
+                response.headers["HX-Trigger"] = self.changed_event
+                return response
+        item_errors = {**extra.pop("item_errors", {}), **item_errors}
+        if item_errors:
+            extra["item_errors"] = item_errors
+        return self.page(case, status, error=error, open_form=form_name, bound={form_name: form}, **extra)
+
+
+def send_attachment(owner_type, owner_id, attachment_id):
+    """Send one attachment of a case the caller already loaded through its visibility query, after
+    checking its SHA-256; 404 for a file of another case."""
+    attachment = files.attachment_of(owner_type, owner_id, attachment_id)
+    if attachment is None:
+        abort(404)
+    try:
+        path = files.open_verified(attachment)
+    except (files.FileRefused, FileNotFoundError):
+        raise RuntimeError(f"attachment {attachment.id} failed its checksum or is missing") from None
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["X-Content-SHA256"] = attachment.sha256
+    return response
