@@ -3,6 +3,7 @@ import secrets
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..forms import appeals as forms
@@ -105,9 +106,17 @@ def new():
         pending += stored
         db.session.commit()
         if valid and not refused:
-            appeal, enterprise, candidates = _record(form, pending)
+            try:
+                appeal, enterprise, candidates = _record(form, pending)
+                if appeal is not None:
+                    db.session.commit()
+            except IntegrityError:
+                # The same form sent twice at the same instant: the other request created the appeal.
+                db.session.rollback()
+                if (existing := by_submission_token(Appeal, form.submission_token.data)) is None:
+                    raise
+                return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
             if appeal is not None:
-                db.session.commit()
                 flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
                 return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
             form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data

@@ -4,6 +4,7 @@ import secrets
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -159,6 +160,12 @@ def _save(form, application, policy, pending, paper, absent, intent, upload_erro
     except (WorkflowError, StaleDataError) as exc:
         db.session.rollback()
         return None, enterprise, [], {}, str(exc) if isinstance(exc, WorkflowError) else service.STALE, 409
+    except IntegrityError:
+        # The same form sent twice at the same instant: the other request saved it; show that one.
+        db.session.rollback()
+        saved = by_submission_token(Application, form.submission_token.data) if application is None else None
+        if saved is None:
+            raise
     return saved, enterprise, [], {}, None, 200
 
 
@@ -195,14 +202,7 @@ def _intake(application=None):
                     return redirect(url_for("applications.show", application_id=saved.id), code=303)
                 flash("草稿已保存，可随时继续填写。", "success")
                 return redirect(url_for("applications.edit", application_id=saved.id), code=303)
-        db.session.rollback()
-        pending = files.pending_attachments(current_user, [a.id for a in pending], "application")
-        if application is not None:
-            application = db.session.get(Application, application.id)
-            form.version.data = application.version
-        enterprise = intake.visible_enterprise(current_user, enterprise.id) if enterprise is not None else None
-        form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
-        policy = service.policy(policy.id) if policy is not None else None
+        application, enterprise, policy, pending = _reload(form, application, enterprise, policy, pending)
     form.attachment_ids.data = ",".join(str(a.id) for a in pending)
     form.contact_id.choices = intake.contact_choices(enterprise)
     _policy_select(form)
@@ -212,6 +212,18 @@ def _intake(application=None):
         checklist=service.checklist(policy, application, pending, paper, item_errors, absent), error=error,
         status=status,
     )
+
+
+def _reload(form, application, enterprise, policy, pending):
+    """After a refused save: roll back, then load again what the form shows (files kept, newest version)."""
+    db.session.rollback()
+    pending = files.pending_attachments(current_user, [a.id for a in pending], "application")
+    if application is not None:
+        application = db.session.get(Application, application.id)
+        form.version.data = application.version
+    enterprise = intake.visible_enterprise(current_user, enterprise.id) if enterprise is not None else None
+    form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
+    return application, enterprise, service.policy(policy.id) if policy is not None else None, pending
 
 
 @bp.route("/new", methods=["GET", "POST"])
