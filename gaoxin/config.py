@@ -41,9 +41,11 @@ def fixed_settings():
     return {
         #: Engine options; create_app fills in the driver's (connect_args, pool_pre_ping).
         "SQLALCHEMY_ENGINE_OPTIONS": {},
-        #: The session cookie: not readable by scripts, not sent on cross-site posts, our own name.
+        #: The session cookie is not readable by scripts on the page.
         "SESSION_COOKIE_HTTPONLY": True,
+        #: The session cookie is not sent with posts from other sites (CSRF defence in depth).
         "SESSION_COOKIE_SAMESITE": "Lax",
+        #: Our own cookie name, so that another Flask app on the same intranet host does not clash.
         "SESSION_COOKIE_NAME": "gaoxin_session",
         #: The longest a session lives, however active (idleness ends it sooner: GAOXIN_IDLE_MINUTES).
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),

@@ -211,7 +211,8 @@ def _settings_snapshot(db):
         (c.id, c.name, c.lead_unit_id, sorted(u.id for u in c.co_units), c.handling_days, c.position, c.active)
         for c in db.session.scalars(select(AppealCategory).order_by(AppealCategory.id))
     ]
-    overrides = [(o.day, o.is_workday, o.note) for o in db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day))]
+    overrides = [(o.day, o.is_workday, o.note)
+                 for o in db.session.scalars(select(CalendarOverride).order_by(CalendarOverride.day))]
     return categories, overrides
 
 

@@ -140,7 +140,7 @@ def reset_notice(user):
     """'您的密码已于 … 由 …（…）重置…' while a reset password waits for its forced change, else None."""
     if not user.must_change_password or user.password_reset_at is None:
         return None
-    from ..filters import local_time
+    from ..localtime import local_time
 
     by = user.password_reset_by
     who = f"{by.name}（{by.username}）" if by is not None else "管理员"

@@ -1,6 +1,5 @@
 """Units and accounts (system admin), roles and locks (security admin): operations that flush and audit; raise AdminRefused."""
 import secrets
-import string
 
 from sqlalchemy import func, select
 

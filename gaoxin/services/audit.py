@@ -45,7 +45,7 @@ from pathlib import Path
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import Interval, delete, event, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -203,7 +203,10 @@ def _seal(session, entries):
     key = audit_key()
     head = _locked_head(session)
     authentic = _point_is_authentic(key, "head", head.seq, head.hash, head.mac)
-    seq, prev = head.seq, head.hash
+    # Numbered after any row someone slipped in past the head (a forged row would otherwise take the next
+    # seq and make every audited commit fail); the check names that row, our entries chain on the head.
+    top = session.scalar(select(func.max(_TABLE.c.seq)))
+    seq, prev = max(head.seq, top or 0), head.hash
     for entry in entries:
         seq += 1
         entry.__dict__["_gaoxin_sealing"] = True
@@ -502,7 +505,7 @@ def denial_bursts(start, end, username_pattern=None):
         span = (func.julianday(ranked.c.at) - func.julianday(ranked.c.earlier)) * 86400
         within = span <= DENIAL_WINDOW.total_seconds()
     else:
-        within = ranked.c.at - ranked.c.earlier <= DENIAL_WINDOW
+        within = ranked.c.at - ranked.c.earlier <= literal(DENIAL_WINDOW, Interval)
     query = (select(ranked.c.user_id, func.max(ranked.c.username), func.max(ranked.c.denials), func.min(ranked.c.at))
              .where(ranked.c.earlier.isnot(None), within)
              .group_by(ranked.c.user_id).order_by(func.min(ranked.c.at)))

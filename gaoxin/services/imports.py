@@ -19,6 +19,7 @@ from ..models import ImportJob, utcnow
 from ..reference import INDUSTRY_SECTIONS
 from ..registry_text import CreditCodeError, normalize_credit_code, to_half_width, validate_mobile
 from .enterprises import upsert_rows
+from .files import clean_filename
 
 #: field → (column name in the report when the file has none, accepted header names).
 COLUMNS = {
@@ -307,9 +308,8 @@ def import_table(table, *, batch_size=None, on_batch=None):
 
 def create_job(user, filename):
     """A pending import job for `user`'s upload; flushes, the caller commits before launching it."""
-    # Some browsers send the client's path with the name; keep the name only.
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "未命名文件"
-    job = ImportJob(user_id=user.id, filename=name[-200:], status="pending")
+    # The name only (some browsers send the client's path), without control characters (NUL breaks PostgreSQL).
+    job = ImportJob(user_id=user.id, filename=clean_filename(filename), status="pending")
     db.session.add(job)
     db.session.flush()
     return job

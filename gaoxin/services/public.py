@@ -93,13 +93,14 @@ def _appeal_status_class(appeal):
     return "status-warn"
 
 
+def _find_case(model, receipt_no, code_tail):
+    """The appeal or application with this receipt number whose enterprise's credit code ends so."""
+    return db.session.scalar(select(model).join(model.enterprise).where(
+        model.receipt_no == receipt_no, Enterprise.credit_code.endswith(code_tail, autoescape=True)))
+
+
 def _find_appeal(receipt_no, code_tail):
-    appeal = db.session.scalar(
-        select(Appeal).join(Appeal.enterprise).where(
-            Appeal.receipt_no == receipt_no,
-            Enterprise.credit_code.endswith(code_tail, autoescape=True),
-        )
-    )
+    appeal = _find_case(Appeal, receipt_no, code_tail)
     if appeal is None:
         return None
     replied = AppealState(appeal.state).is_answered and appeal.reply_outcome
@@ -151,12 +152,7 @@ def _application_result(application):
 
 
 def _find_application(receipt_no, code_tail):
-    application = db.session.scalar(
-        select(Application).join(Application.enterprise).where(
-            Application.receipt_no == receipt_no,
-            Enterprise.credit_code.endswith(code_tail, autoescape=True),
-        )
-    )
+    application = _find_case(Application, receipt_no, code_tail)
     if application is None:
         return None
     result_title, result_text = _application_result(application)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from flask import abort, flash, redirect, send_file, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -95,6 +95,25 @@ class CaseKind:
         if item_errors:
             extra["item_errors"] = item_errors
         return self.page(case, status, error=error, open_form=form_name, bound={form_name: form}, **extra)
+
+
+def add_action_routes(bp, kind, actions):
+    """Register POST <prefix>/<id>/<url> for each action: endpoint → (url, form name, form class or
+    form(case), permission, operation(case, form), message). Each route loads the case and runs it."""
+    for endpoint, (url, form_name, make_form, permission, operation, message) in actions.items():
+        bp.add_url_rule(f"/<int:{kind.id_arg}>/{url}", endpoint,
+                        _action_view(kind, form_name, make_form, permission, operation, message), methods=["POST"])
+
+
+def _action_view(kind, form_name, make_form, permission, operation, message):
+    @login_required
+    def view(**ids):
+        case = kind.load(ids[kind.id_arg])
+        form = make_form() if isinstance(make_form, type) else make_form(case)
+        return kind.run(case, form_name, form, permission, lambda f: operation(case, f), message)
+
+    view.__doc__ = f"{message.split('，')[0].rstrip('。')}: one action on the case, through the action runner."
+    return view
 
 
 def send_attachment(owner_type, owner_id, attachment_id):

@@ -17,7 +17,7 @@ from ..services import files, intake, salons
 from ..services.calendar import today, working_calendar
 from ..services.cases import by_submission_token
 from ..workflow import AppealState, WorkflowError
-from .actions import CaseKind, send_attachment
+from .actions import CaseKind, add_action_routes, send_attachment
 
 bp = Blueprint("appeals", __name__, url_prefix="/appeals")
 
@@ -288,20 +288,7 @@ ACTIONS = {
 }
 
 
-def _action_view(endpoint):
-    _, form_name, form_class, permission, operation, message = ACTIONS[endpoint]
-
-    @login_required
-    def view(appeal_id):
-        appeal = APPEALS.load(appeal_id)
-        return APPEALS.run(appeal, form_name, form_class(), permission, lambda f: operation(appeal, f), message)
-
-    view.__doc__ = f"{message.rstrip('。')}: one action on the appeal, through the action runner."
-    return view
-
-
-for _endpoint, (_url, *_) in ACTIONS.items():
-    bp.add_url_rule(f"/<int:appeal_id>/{_url}", _endpoint, _action_view(_endpoint), methods=["POST"])
+add_action_routes(bp, APPEALS, ACTIONS)
 
 
 @bp.post("/<int:appeal_id>/extensions/<int:extension_id>")

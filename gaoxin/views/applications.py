@@ -18,7 +18,7 @@ from ..services import files, intake
 from ..services.calendar import today, working_calendar
 from ..services.cases import InputError, by_submission_token
 from ..workflow import ApplicationState, WorkflowError
-from .actions import CaseKind, send_attachment
+from .actions import CaseKind, add_action_routes, send_attachment
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 
@@ -403,44 +403,27 @@ def _back_form(application):
     return form
 
 
-#: Endpoint → (form name, form factory(application), permission, operation(application, form), message).
+#: Endpoint → (URL, form name, form class or form(application), permission, operation(application, form), message).
 ACTIONS = {
-    "resubmit": ("resubmit", lambda a: forms.ResubmitForm(), "application.check",
+    "resubmit": ("resubmit", "resubmit", forms.ResubmitForm, "application.check",
                  lambda a, f: service.resubmit(a, current_user, expected_version=f.version.data),
                  "补正材料已收齐，请进行形式审查。"),
-    "approve": ("approve", lambda a: forms.ApproveForm(), "application.review",
+    "approve": ("approve", "approve", forms.ApproveForm, "application.review",
                 lambda a, f: service.approve(a, current_user, amount=f.amount.amount,
                                              comment=(f.comment.data or "").strip(), expected_version=f.version.data),
                 "已审核通过。"),
-    "reject": ("reject", lambda a: forms.RejectForm(), "application.review",
+    "reject": ("reject", "reject", forms.RejectForm, "application.review",
                lambda a, f: service.reject(a, current_user, reason=f.reason.data.strip(),
                                            expected_version=f.version.data), "已审核不通过。"),
-    "back": ("back", _back_form, "application.review",
+    "back": ("back", "back", _back_form, "application.review",
              lambda a, f: service.back_to_supplement(a, current_user, item_ids=f.item_ids.data,
                                                      reason=f.reason.data.strip(), expected_version=f.version.data),
              "已退回补正，告知书已生成。"),
-    "issue_result": ("issue_result", lambda a: forms.IssueResultForm(), "application.check",
+    "issue_result": ("issue-result", "issue_result", forms.IssueResultForm, "application.check",
                      lambda a, f: service.issue_result(a, current_user, expected_version=f.version.data),
                      "已出件，请打印审核结果通知书。"),
-    "disburse": ("disburse", lambda a: forms.DisburseForm(), "application.disburse",
+    "disburse": ("disburse", "disburse", forms.DisburseForm, "application.disburse",
                  lambda a, f: service.disburse(a, current_user, amount=f.amount.amount, on=f.disbursed_on.data,
                                                expected_version=f.version.data), "拨付已记录。"),
 }
-
-
-def _action_view(endpoint):
-    form_name, make_form, permission, operation, message = ACTIONS[endpoint]
-
-    @login_required
-    def view(application_id):
-        application = APPLICATIONS.load(application_id)
-        return APPLICATIONS.run(application, form_name, make_form(application), permission,
-                                lambda f: operation(application, f), message)
-
-    view.__doc__ = f"{message.split('，')[0].rstrip('。')}: one action on the application, through the action runner."
-    return view
-
-
-for _endpoint in ACTIONS:
-    bp.add_url_rule(f"/<int:application_id>/{_endpoint.replace('_', '-')}", _endpoint, _action_view(_endpoint),
-                    methods=["POST"])
+add_action_routes(bp, APPLICATIONS, ACTIONS)

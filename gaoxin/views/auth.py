@@ -80,4 +80,5 @@ def change_password():
     return render_template(
         "auth/password.html", form=form, reason=accounts.must_change_password(current_user),
         reset_notice=accounts.reset_notice(current_user), max_age_days=accounts.max_age_days(),
+        history=accounts.PASSWORD_HISTORY,
     )
