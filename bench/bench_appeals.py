@@ -11,7 +11,6 @@ bench/out/bench_appeals-<db>.json. Target: p95 <= 50 ms.
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -19,7 +18,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 from bench.gen_appeals import OUT, PG, SQLITE_PATH  # noqa: E402
+from common import check_rows, percentile  # noqa: E402
+
+#: What every row of a measured page holds: the inbox's row id, the dispatcher tables' receipt link.
+INBOX_ROW = '<tr id="inbox-row-'
+DISPATCH_ROW = '<th scope="row"><a href="/appeals/'
+#: The nav badge is one number, shown (not hidden) when there is work waiting.
+BADGE = '<span id="inbox-badge" class="badge hot"'
 
 TARGET_MS = 50
 
@@ -40,7 +47,8 @@ def database_url(kind):
 
 
 def pages(db):
-    """(who, label, url) for every page measured, with filter values taken from the data."""
+    """(who, label, url, marker) for every page measured, with filter values taken from the data; `marker` is
+    in every row the page must render (None: the poll, whose answer is an empty 204)."""
     from gaoxin.models import Appeal, AppealCategory, Enterprise, Unit
     from gaoxin.services.calendar import today
 
@@ -53,32 +61,32 @@ def pages(db):
     month_ago = (day - timedelta(days=30)).isoformat()
     year_ago = (day - timedelta(days=365)).isoformat()
     handler = [
-        ("待签收", "/inbox?tab=sign"),
-        ("办理中", "/inbox?tab=progress"),
-        ("协办", "/inbox?tab=cohandle"),
-        ("督办", "/inbox?tab=supervised"),
-        ("超期", "/inbox?tab=overdue"),
-        ("已答复", "/inbox?tab=replied"),
-        ("已答复 第20页", "/inbox?tab=replied&page=20"),
-        ("办理中 + 类别", f"/inbox?tab=progress&category={talent.id}"),
-        (f"办理中 + 企业“{fragment}”", f"/inbox?tab=progress&q={fragment}"),
-        ("办理中 + 只看超期", "/inbox?tab=progress&overdue=1"),
-        ("办理中 + 近30天登记", f"/inbox?tab=progress&from={month_ago}"),
-        ("办理中 按登记时间", "/inbox?tab=progress&sort=-created"),
-        ("已答复 + 类别 + 近一年", f"/inbox?tab=replied&category={talent.id}&from={year_ago}"),
-        (f"已答复 + 企业“{fragment}”", f"/inbox?tab=replied&q={fragment}"),
-        ("轮询（无变化，204）", None),
-        ("导航角标", "/inbox/badge?poll=1"),
+        ("待签收", "/inbox?tab=sign", INBOX_ROW),
+        ("办理中", "/inbox?tab=progress", INBOX_ROW),
+        ("协办", "/inbox?tab=cohandle", INBOX_ROW),
+        ("督办", "/inbox?tab=supervised", INBOX_ROW),
+        ("超期", "/inbox?tab=overdue", INBOX_ROW),
+        ("已答复", "/inbox?tab=replied", INBOX_ROW),
+        ("已答复 第20页", "/inbox?tab=replied&page=20", INBOX_ROW),
+        ("办理中 + 类别", f"/inbox?tab=progress&category={talent.id}", INBOX_ROW),
+        (f"办理中 + 企业“{fragment}”", f"/inbox?tab=progress&q={fragment}", INBOX_ROW),
+        ("办理中 + 只看超期", "/inbox?tab=progress&overdue=1", INBOX_ROW),
+        ("办理中 + 近30天登记", f"/inbox?tab=progress&from={month_ago}", INBOX_ROW),
+        ("办理中 按登记时间", "/inbox?tab=progress&sort=-created", INBOX_ROW),
+        ("已答复 + 类别 + 近一年", f"/inbox?tab=replied&category={talent.id}&from={year_ago}", INBOX_ROW),
+        (f"已答复 + 企业“{fragment}”", f"/inbox?tab=replied&q={fragment}", INBOX_ROW),
+        ("轮询（无变化，204）", None, None),
+        ("导航角标", "/inbox/badge?poll=1", BADGE),
     ]
     dispatcher = [
-        ("待派单", "/dispatch"),
-        ("待派单 只看退回", "/dispatch?returned=1"),
-        ("延期申请", "/dispatch/extensions"),
-        ("超期督办 按部门", "/dispatch/overdue"),
-        ("超期督办 按超期时间", "/dispatch/overdue?sort=due"),
-        ("超期督办 一个部门", f"/dispatch/overdue?unit={unit.id}"),
+        ("待派单", "/dispatch", DISPATCH_ROW),
+        ("待派单 只看退回", "/dispatch?returned=1", DISPATCH_ROW),
+        ("延期申请", "/dispatch/extensions", DISPATCH_ROW),
+        ("超期督办 按部门", "/dispatch/overdue", DISPATCH_ROW),
+        ("超期督办 按超期时间", "/dispatch/overdue?sort=due", DISPATCH_ROW),
+        ("超期督办 一个部门", f"/dispatch/overdue?unit={unit.id}", DISPATCH_ROW),
     ]
-    return [("handler", label, url) for label, url in handler] + [("dispatcher", label, url) for label, url in dispatcher]
+    return [("handler", *page) for page in handler] + [("dispatcher", *page) for page in dispatcher]
 
 
 def poll_url(client):
@@ -92,31 +100,33 @@ def poll_url(client):
 
 
 def percentiles(times):
-    times = sorted(times)
-    return statistics.median(times), times[max(int(len(times) * 0.95) - 1, 0)]
+    return percentile(times, 50), percentile(times, 95)
 
 
-def timed_get(client, url, headers):
+def timed_get(client, url, headers, marker):
     """(wall ms, this process's CPU ms, status) of one request: the CPU share is the app's own work (on
-    SQLite all of the server's work; on PostgreSQL the database's work is not in it)."""
+    SQLite all of the server's work; on PostgreSQL the database's work is not in it). A page must render at
+    least one row (`marker`); the poll (no marker) must answer 204, nothing changed."""
     started, started_cpu = time.perf_counter(), time.process_time()
     response = client.get(url, headers=headers)
     wall, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - started_cpu) * 1000
-    if response.status_code not in (200, 204):
+    if response.status_code != (200 if marker else 204):
         raise SystemExit(f"{url}: HTTP {response.status_code}")
+    if marker:
+        check_rows(response.get_data(as_text=True), marker, url)
     return wall, cpu, response.status_code
 
 
 def measure(targets, n, warmup):
     """Time every page n times, round-robin (a burst of load elsewhere on the machine then spreads over
     all pages instead of spoiling a few); returns one figures dict per target."""
-    for client, url, headers in targets:
+    for client, url, headers, _ in targets:
         for _ in range(warmup):
             client.get(url, headers=headers)
     samples = [([], []) for _ in targets]
     for _ in range(n):
-        for (client, url, headers), (wall, cpu) in zip(targets, samples):
-            w, c, _ = timed_get(client, url, headers)
+        for (client, url, headers, marker), (wall, cpu) in zip(targets, samples):
+            w, c, _ = timed_get(client, url, headers, marker)
             wall.append(w)
             cpu.append(c)
     figures = []
@@ -169,14 +179,14 @@ def main():
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'page':<34}{'p50':>8}{'p95':>8}{'max':>8}{'cpu p50':>9}{'cpu p95':>9}")
     targets = []
-    for who, label, url in plan:
+    for who, label, url, marker in plan:
         client, headers = clients[who], None
         if url is None:
             url, headers = poll_url(client), {"HX-Request": "true"}
         if args.explain:
             explain(app, client, url)
-        targets.append((client, url, headers))
-    for (who, label, _), (_, url, _), figures in zip(plan, targets, measure(targets, args.requests, args.warmup)):
+        targets.append((client, url, headers, marker))
+    for (who, label, _, _), (_, url, _, _), figures in zip(plan, targets, measure(targets, args.requests, args.warmup)):
         results.append({"who": who, "page": label, "url": url, **figures})
         flag = "" if figures["p95"] <= TARGET_MS else "  > target"
         print(f"{label:<34}{figures['p50']:8.1f}{figures['p95']:8.1f}{figures['max']:8.1f}"

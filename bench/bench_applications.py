@@ -12,7 +12,6 @@ queries are timed through permissions.visible_applications instead, and the repo
 """
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import check_rows, percentile  # noqa: E402
 from gen_applications import database_url, make_app  # noqa: E402
 
 TARGET_MS = 50
@@ -34,20 +34,17 @@ def parse_args():
     return parser.parse_args()
 
 
-def percentile(samples, p):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def measure(run, count, warmup):
-    """Milliseconds of `count` calls of run() after `warmup` untimed ones."""
+    """Milliseconds of `count` calls of run() after `warmup` untimed ones; what each call returned is checked
+    with run.check afterwards, outside the timed part."""
     for _ in range(warmup):
         run()
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        run()
+        result = run()
         samples.append((time.perf_counter() - started) * 1000)
+        run.check(result)
     return samples
 
 
@@ -60,11 +57,22 @@ def logged_in_client(app, username):
     return client
 
 
-def page(client, url):
-    """A callable that fetches `url` and insists on a 200."""
+#: What every row of a measured page holds.
+APPLICATION_ROW = '<td><a href="/applications/'
+POLICY_ROW = '<td><a href="/policies/'
+STATE_COUNT_ROW = '<tr><th scope="row">'
+
+
+def page(client, url, marker):
+    """A callable that fetches `url`; its check insists on a 200 that rendered at least one row (`marker`)."""
     def run():
-        response = client.get(url)
+        return client.get(url)
+
+    def check(response):
         assert response.status_code == 200, f"{url}: {response.status_code}"
+        check_rows(response.get_data(as_text=True), marker, url)
+
+    run.check = check
     return run
 
 
@@ -76,8 +84,14 @@ def query(app, username, build):
     def run():
         with app.app_context():
             user = db.session.query(User).filter_by(username=username).one()
-            list(db.session.scalars(build(user).limit(51)))
+            rows = list(db.session.scalars(build(user).limit(51)))
             db.session.remove()
+        return rows
+
+    def check(rows):
+        assert rows, f"{username}: the list query found no rows"
+
+    run.check = check
     return run
 
 
@@ -97,12 +111,14 @@ def scenarios(app):
     out = []
     if "applications.index" in app.view_functions:
         out += [
-            ("窗口：全部申报 GET /applications/", page(window, "/applications/")),
-            ("窗口：待形式审查 GET /applications/?state=submitted", page(window, "/applications/?state=submitted")),
-            ("窗口：第 20 页 GET /applications/?page=20", page(window, "/applications/?page=20")),
-            ("部门：待审查 GET /applications/review", page(handler, "/applications/review")),
-            ("部门：已超期 GET /applications/review?overdue=1", page(handler, "/applications/review?overdue=1")),
-            ("部门：全部 GET /applications/", page(handler, "/applications/")),
+            ("窗口：全部申报 GET /applications/", page(window, "/applications/", APPLICATION_ROW)),
+            ("窗口：待形式审查 GET /applications/?state=submitted",
+             page(window, "/applications/?state=submitted", APPLICATION_ROW)),
+            ("窗口：第 20 页 GET /applications/?page=20", page(window, "/applications/?page=20", APPLICATION_ROW)),
+            ("部门：待审查 GET /applications/review", page(handler, "/applications/review", APPLICATION_ROW)),
+            ("部门：已超期 GET /applications/review?overdue=1",
+             page(handler, "/applications/review?overdue=1", APPLICATION_ROW)),
+            ("部门：全部 GET /applications/", page(handler, "/applications/", APPLICATION_ROW)),
         ]
     else:
         from gaoxin.permissions import visible_applications
@@ -115,9 +131,10 @@ def scenarios(app):
                 Application.review_due_on, Application.id))),
         ]
     out += [
-        (f"政策目录 GET /policies/（{policy_count} 项）", page(clerk, "/policies/")),
-        ("政策目录检索 GET /policies/?q=补贴&open=1", page(clerk, "/policies/?q=%E8%A1%A5%E8%B4%B4&open=1")),
-        (f"政策页与统计 GET /policies/{busiest[0]}（{busiest[1]} 件申报）", page(clerk, f"/policies/{busiest[0]}")),
+        (f"政策目录 GET /policies/（{policy_count} 项）", page(clerk, "/policies/", POLICY_ROW)),
+        ("政策目录检索 GET /policies/?q=补贴&open=1", page(clerk, "/policies/?q=%E8%A1%A5%E8%B4%B4&open=1", POLICY_ROW)),
+        (f"政策页与统计 GET /policies/{busiest[0]}（{busiest[1]} 件申报）",
+         page(clerk, f"/policies/{busiest[0]}", STATE_COUNT_ROW)),
     ]
     return out
 
@@ -139,7 +156,7 @@ def main():
         p95 = percentile(samples, 95)
         worst = max(worst, p95)
         flag = "" if p95 <= TARGET_MS else "  > target"
-        print(f"{name:58} {statistics.median(samples):7.1f}ms {p95:7.1f}ms {max(samples):7.1f}ms{flag}")
+        print(f"{name:58} {percentile(samples, 50):7.1f}ms {p95:7.1f}ms {max(samples):7.1f}ms{flag}")
     # Other processes on the machine show up in p95: say how busy it was.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nworst p95 {worst:.1f} ms (target ≤ {TARGET_MS} ms); load average {load} on {os.cpu_count()} CPUs")

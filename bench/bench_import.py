@@ -77,6 +77,7 @@ def main():
         db.create_all()
         user = ensure_user("bench_admin", "sysadmin")
         print(f"{path.name}: {len(data) / 1e6:.1f} MB, {args.rows} rows → {url.split('@')[-1]}")
+        jobs = []
         for attempt in ("first import", "second import (same file)"):
             job = imports.create_job(user, path.name)
             db.session.commit()
@@ -87,6 +88,14 @@ def main():
             print(f"  {attempt}: {elapsed:.1f} s ({cpu:.1f} s CPU in this process; load average {load:.1f} → "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs) — {job.status}, created {job.created_count}, "
                   f"updated {job.updated_count}, refused {job.refused_count}, rows {job.processed_rows}")
+            jobs.append(job)
+        first, second = jobs
+        assert first.status == "done" and first.created_count > 0, f"the first import created nothing ({first.status})"
+        # Idempotent on the credit code: the same file again reads every row and changes none.
+        assert second.status == "done" and second.processed_rows == first.processed_rows, second.status
+        assert (second.created_count, second.updated_count) == (0, 0), \
+            f"the second import of the same file created {second.created_count} and updated {second.updated_count}"
+        print("  second import created and updated nothing: idempotent")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import os
 import random
 import time
 
-from registry_db import BENCH_PASSWORD, OUT, ensure_user, make_app, percentile, postgres_available, postgres_url, sqlite_url
+from common import check_rows, percentile
+from registry_db import BENCH_PASSWORD, OUT, ensure_user, make_app, postgres_available, postgres_url, sqlite_url
 
 TARGET_MS = 25
 #: Query kind → share of the mix.
@@ -124,6 +125,8 @@ def run(app, label, pairs, warmup=30, repeat=1):
         "search": lambda q: client.get("/enterprises", query_string={"q": q}, headers={"HX-Request": "true"}),
         "suggest": lambda q: client.get("/enterprises/suggest", query_string={"q": q}),
     }
+    #: What each endpoint writes in every result row.
+    markers = {"search": '<th scope="row"><a href="/enterprises/', "suggest": 'href="/enterprises/'}
     for _, q in pairs[:warmup]:
         for get in endpoints.values():
             get(q)
@@ -136,6 +139,12 @@ def run(app, label, pairs, warmup=30, repeat=1):
                 response = get(q)
                 elapsed = (time.perf_counter() - started) * 1000
                 assert response.status_code == 200, (q, response.status_code)
+                # Every query is taken from the registry, so it finds rows; only the "none" kind finds nothing.
+                body = response.get_data(as_text=True)
+                if kind == "none":
+                    assert markers[name] not in body, f"{name} {q!r}: a query meant to match nothing found rows"
+                else:
+                    check_rows(body, markers[name], f"{name} {q!r} ({kind})")
                 best = elapsed if best is None else min(best, elapsed)
             timings.setdefault((name, kind), []).append(best)
     return timings

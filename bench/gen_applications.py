@@ -21,7 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT / "bench"))
+from common import OUT  # noqa: E402
+
 SQLITE_PATH = OUT / "applications.sqlite"
 PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "gaoxin_bench_applications"}
 #: Previous yearly editions of each demo policy (the long-running one has a single edition).

@@ -1,10 +1,5 @@
-"""Shared by the registry benchmarks: the app on a bench database, the PostgreSQL bench database, percentiles."""
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-sys.path.insert(0, str(ROOT))
+"""Shared by the registry benchmarks: the app on a bench database, the PostgreSQL bench database."""
+from common import OUT  # noqa: F401 - re-exported for the registry benchmarks
 
 #: The PostgreSQL server CI provides (trust auth, user postgres).
 PG_SERVER = "host=127.0.0.1 port=5432 user=postgres"
@@ -77,12 +72,3 @@ def ensure_user(username, role):
 
 
 BENCH_PASSWORD = "Bench-pass-2026"
-
-
-def percentile(values, p):
-    """The p-th percentile (nearest rank) of `values`."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
