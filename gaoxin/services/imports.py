@@ -391,9 +391,8 @@ def _finish(job_id, status, ip, *, result=None, message=None):
             job.report = json.dumps(result.problems, ensure_ascii=False)
         detail = (f"{job.filename}：新增{job.created_count}，更新{job.updated_count}，拒绝{job.refused_count}"
                   if status == "done" else f"{job.filename}：{message}")
-        entry = record("enterprises_imported", job, result="ok" if status == "done" else "failed",
-                       detail=detail, user=job.user)
-        entry.ip = ip
+        record("enterprises_imported", job, result="ok" if status == "done" else "failed", detail=detail,
+               user=job.user, ip=ip)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the database itself may be gone; the page then reports the stall
         db.session.rollback()

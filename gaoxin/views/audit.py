@@ -12,6 +12,7 @@ from ..htmx import is_fragment_request, render
 from ..localtime import local_midnight, local_today
 from ..models import AuditEntry
 from ..permissions import require
+from ..services import accounts
 from ..services import audit as audit_service
 from ..services.admin import contains_pattern
 
@@ -72,21 +73,35 @@ def index():
         "audit/index.html", block="results", form=form, entries=rows[:PER_PAGE], page=page,
         has_next=len(rows) > PER_PAGE and page < MAX_PAGE,
         filter_args={name: (str(value) if value else None) for name, value in filters.items()},
-        chain=audit_service.chain_status(), bursts=_bursts(filters),
+        chain=audit_service.chain_status(), bursts=_bursts(filters), resets=_suspicious_resets(filters),
     )
+
+
+def _period(filters):
+    """The days the auditor's panels look at: the filtered dates; no start date means BURST_DEFAULT_DAYS."""
+    last = filters.get("date_to") or local_today()
+    return filters.get("date_from") or last - timedelta(days=BURST_DEFAULT_DAYS - 1), last
 
 
 def _bursts(filters):
     """On the 越权尝试 filter: users refused ≥ 20 times within 10 minutes in the filtered period."""
     if filters.get("action") != "access_denied":
         return None
-    last = filters.get("date_to") or local_today()
-    first = filters.get("date_from") or last - timedelta(days=BURST_DEFAULT_DAYS - 1)
+    first, last = _period(filters)
     username = filters.get("username")
     found = audit_service.denial_bursts(local_midnight(first), local_midnight(last + timedelta(days=1)),
                                         contains_pattern(username) if username else None)
-    return {"first": first, "last": last, "users": found, "days": BURST_DEFAULT_DAYS, "threshold": audit_service.DENIAL_BURST,
+    return {"first": first, "last": last, "users": found, "days": BURST_DEFAULT_DAYS,
+            "threshold": audit_service.DENIAL_BURST,
             "minutes": int(audit_service.DENIAL_WINDOW.total_seconds() // 60)}
+
+
+def _suspicious_resets(filters):
+    """On the 重置密码 filter: resets followed by the user's log-in from the resetting admin's address."""
+    if filters.get("action") != "password_reset":
+        return None
+    first, _ = _period(filters)
+    return {"first": first, "found": accounts.suspicious_resets(local_midnight(first)), "days": BURST_DEFAULT_DAYS}
 
 
 @bp.post("/verify")
