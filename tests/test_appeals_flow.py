@@ -60,7 +60,7 @@ def test_a_resubmitted_intake_form_creates_one_appeal(client, people, make_enter
     enterprise = make_enterprise()
     log_in(client, people["clerk"].username)
     data = {"submission_token": "same-token", "enterprise_id": enterprise.id, "category_id": people["category"].id,
-            "channel": "building_station", "content": "重复提交测试"}
+            "channel": "building_station", "content": "重复提交测试", "contact_name": "张三", "contact_mobile": "13812345678"}
     first = client.post("/appeals/new", data=data)
     second = client.post("/appeals/new", data=data)
     assert first.headers["Location"] == second.headers["Location"]
@@ -128,6 +128,7 @@ def test_a_good_pdf_survives_a_failed_validation_and_is_attached_on_success(clie
     ok = client.post("/appeals/new", data={
         "submission_token": "t2", "enterprise_id": enterprise.id, "category_id": people["category"].id,
         "channel": "building_station", "content": "补上内容", "attachment_ids": str(attachment.id),
+        "no_contact_reason": "企业仅留座机 028-85123456",
     })
     assert ok.status_code == 303
     appeal = db.session.scalar(select(Appeal))
@@ -360,3 +361,15 @@ def test_every_mistake_in_the_intake_is_reported_at_once(client, people, make_en
     assert "请填写诉求内容。" in page and "手机号码应为11位数字" in page
     assert 'value="周晓明"' in response.get_data(as_text=True) and 'value="12345"' in response.get_data(as_text=True)
     assert db.session.scalar(select(Appeal)) is None
+
+
+def test_a_return_through_htmx_answers_with_the_panel_although_the_case_left_the_department(
+        client, people, make_appeal, db):
+    appeal = make_appeal(category=people["category"], recorder=people["clerk"])
+    log_in(client, people["handler"].username)
+    response = client.post(f"/appeals/{appeal.id}/return", headers={"HX-Request": "true"},
+                           data={"version": appeal.version, "reason": "属于规划事项"})
+    assert response.status_code == 200 and "已退回调度中心。" in text_of(response)
+    assert db.session.get(Appeal, appeal.id).state == "awaiting_dispatch"
+    # Seen once, right after acting; afterwards the case is outside the department's sight.
+    assert client.get(f"/appeals/{appeal.id}").status_code == 404

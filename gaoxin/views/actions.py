@@ -60,10 +60,11 @@ class CaseKind:
         """The case if the current user may see it; 404 (audited when the case exists) otherwise."""
         return get_visible_or_404(self.visible(current_user), case_id, self.model, action=action)
 
-    def page(self, case, status=200, **extra):
-        """The case page, or its panel for htmx, freshly loaded (404 if it left the user's sight)."""
+    def page(self, case, status=200, *, just_acted=False, **extra):
+        """The case page, or its panel for htmx, freshly loaded: 404 if it left the user's sight, except
+        right after the user's own action moved it away (a return to the dispatcher), which they see once."""
         db.session.expire_all()
-        case = self.load(case.id)
+        case = db.session.get(self.model, case.id) if just_acted else self.load(case.id)
         return render(self.template, block="panel", status=status, **self.context(case, **extra))
 
     def run(self, case, form_name, form, permission, operation, message, **extra):
@@ -88,7 +89,7 @@ class CaseKind:
                 if not is_fragment_request():
                     flash(message, "success")
                     return redirect(url_for(self.endpoint, **{self.id_arg: case.id}), code=303)
-                response = self.page(case, flash_now=message)
+                response = self.page(case, just_acted=True, flash_now=message)
                 response.headers["HX-Trigger"] = self.changed_event
                 return response
         item_errors = {**extra.pop("item_errors", {}), **item_errors}
