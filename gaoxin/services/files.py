@@ -37,6 +37,8 @@ _KIND_OF_TYPE = {mime: kind for kind, (mime, _) in ACCEPTED.items()}
 _UNSAFE_IN_NAME = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
 )
+#: An attachment id as a form sends it: 1 to 999999999 (the column is a 32-bit integer).
+_ID = re.compile(r"[1-9][0-9]{0,8}")
 #: Characters Windows does not allow in a file name.
 _RESERVED_IN_NAME = re.compile(r'[<>:"|?*]')
 
@@ -165,7 +167,9 @@ def store_uploads(uploads, user, *, owner_type, item_key=None, kinds=None):
 
 def pending_attachments(user, ids, owner_type):
     """Files this user uploaded for a form that failed validation and has not been saved yet."""
-    ids = [int(i) for i in ids if str(i).isdigit()]
+    # ASCII digits only, within the id column's range: "²" passes isdigit() but not int(), and PostgreSQL
+    # refuses to compare an integer column with 2147483648.
+    ids = [int(i) for i in ids if _ID.fullmatch(str(i))]
     if not ids:
         return []
     return list(db.session.scalars(

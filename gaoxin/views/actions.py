@@ -128,6 +128,6 @@ def send_attachment(owner_type, owner_id, attachment_id):
     except (files.FileRefused, FileNotFoundError):
         raise RuntimeError(f"attachment {attachment.id} failed its checksum or is missing") from None
     response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
+                         download_name=files.download_name(attachment), max_age=0)
     response.headers["X-Content-SHA256"] = attachment.sha256
     return response
