@@ -278,3 +278,11 @@ def change_roles(actor, user, roles):
     detail = f"变更前：{_role_list(before)}；变更后：{_role_list(roles)}"
     record("roles_changed", user, detail=detail)
     return detail
+
+
+def units(active_only=False):
+    """Units by kind and name (every one, or only those in use) for the admin forms' selects."""
+    query = select(Unit).order_by(Unit.kind, Unit.name)
+    if active_only:
+        query = query.where(Unit.active.is_(True))
+    return list(db.session.scalars(query))

@@ -543,3 +543,27 @@ def denial_bursts(start, end, username_pattern=None):
              .where(ranked.c.user_id.isnot(None), ranked.c.earlier.isnot(None), within)
              .group_by(ranked.c.user_id).order_by(func.min(ranked.c.at)))
     return [DenialBurst(*row) for row in db.session.execute(query)]
+
+
+def entries_query(action=None, result=None, username=None, date_from=None, date_to=None,
+                  object_type=None, object_id=None):
+    """The filtered entries, newest first; ordered on `at` so the (action, at) and (at) indexes serve it."""
+    from .admin import contains_pattern  # services.admin records through this module
+
+    query = select(AuditEntry)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if result:
+        query = query.where(AuditEntry.result == result)
+    if username:
+        query = query.where(func.lower(AuditEntry.username).like(contains_pattern(username), escape="\\"))
+    if date_from:
+        query = query.where(AuditEntry.at >= local_midnight(date_from))
+    if date_to:
+        query = query.where(AuditEntry.at < local_midnight(date_to + timedelta(days=1)))
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    # Only `at`: a tie-breaker column would make PostgreSQL sort what the index already returns in order.
+    return query.order_by(AuditEntry.at.desc())

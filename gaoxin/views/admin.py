@@ -1,7 +1,6 @@
 """Administration: units, accounts and password resets (system admin); roles and locks (security admin)."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..extensions import db
 from ..forms.admin import RolesForm, SearchForm, UnitForm, UserCreateForm, UserEditForm, UserFilterForm
@@ -48,7 +47,7 @@ def _back(default_endpoint):
 
 
 def _active_units(current=None):
-    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.name)).all()
+    units = admin.units(active_only=True)
     if current is not None and current not in units:
         units.append(current)
     return units
@@ -130,7 +129,7 @@ def users():
     """Users, filtered by unit and by part of the username or name, a page at a time."""
     require("user.manage")
     filters = UserFilterForm(formdata=request.args)
-    all_units = db.session.scalars(select(Unit).order_by(Unit.kind, Unit.name)).all()
+    all_units = admin.units()
     filters.set_choices(all_units)
     filters.validate()
     unit_id = filters.unit_id.data if not filters.unit_id.errors else None

@@ -4,17 +4,17 @@ from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from ..extensions import db
 from ..forms.audit import AuditFilterForm
 from ..htmx import is_fragment_request, render
 from ..localtime import local_midnight, local_today
-from ..models import AuditEntry
+from ..models.audit import names_of
 from ..permissions import require
 from ..services import accounts
 from ..services import audit as audit_service
 from ..services.admin import contains_pattern
+from ..services.pages import fetch_page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -24,28 +24,6 @@ PER_PAGE = 50
 MAX_PAGE = 2000
 #: Without a start date, the repeated-refusal flag looks at this many days up to the end date.
 BURST_DEFAULT_DAYS = 30
-
-
-def entries_query(action=None, result=None, username=None, date_from=None, date_to=None,
-                  object_type=None, object_id=None):
-    """The filtered entries, newest first; ordered on `at` so the (action, at) and (at) indexes serve it."""
-    query = select(AuditEntry)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if result:
-        query = query.where(AuditEntry.result == result)
-    if username:
-        query = query.where(func.lower(AuditEntry.username).like(contains_pattern(username), escape="\\"))
-    if date_from:
-        query = query.where(AuditEntry.at >= local_midnight(date_from))
-    if date_to:
-        query = query.where(AuditEntry.at < local_midnight(date_to + timedelta(days=1)))
-    if object_type:
-        query = query.where(AuditEntry.object_type == object_type)
-    if object_id:
-        query = query.where(AuditEntry.object_id == object_id)
-    # Only `at`: a tie-breaker column would make PostgreSQL sort what the index already returns in order.
-    return query.order_by(AuditEntry.at.desc())
 
 
 def _filters(form):
@@ -68,10 +46,10 @@ def index():
     form.validate()
     filters = _filters(form)
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    rows = db.session.scalars(entries_query(**filters).limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    rows, has_next = fetch_page(audit_service.entries_query(**filters), page, PER_PAGE)
     return render(
-        "audit/index.html", block="results", form=form, entries=rows[:PER_PAGE], page=page,
-        has_next=len(rows) > PER_PAGE and page < MAX_PAGE,
+        "audit/index.html", block="results", form=form, entries=rows, page=page, names=names_of(rows),
+        has_next=has_next and page < MAX_PAGE,
         filter_args={name: (str(value) if value else None) for name, value in filters.items()},
         chain=audit_service.chain_status(), bursts=_bursts(filters), resets=_suspicious_resets(filters),
     )
