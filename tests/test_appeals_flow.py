@@ -373,3 +373,16 @@ def test_a_return_through_htmx_answers_with_the_panel_although_the_case_left_the
     assert db.session.get(Appeal, appeal.id).state == "awaiting_dispatch"
     # Seen once, right after acting; afterwards the case is outside the department's sight.
     assert client.get(f"/appeals/{appeal.id}").status_code == 404
+
+
+def test_a_return_by_plain_form_goes_back_to_the_inbox_without_a_refusal_in_the_audit_log(
+        client, people, make_appeal, db):
+    from gaoxin.models import AuditEntry
+
+    appeal = make_appeal(category=people["category"], recorder=people["clerk"])
+    response = act(client, people["handler"], f"/appeals/{appeal.id}/return", version=appeal.version,
+                   reason="属于规划事项")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/inbox")
+    assert "已退回调度中心。" in text_of(client.get("/inbox"))
+    # The department's own return is not an attempt on a case outside its sight.
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access_denied")) is None

@@ -55,6 +55,8 @@ class CaseKind:
     stale_message: str
     #: (case, **extra) → the template context of the case page.
     context: Callable
+    #: Where a plain browser goes after an action that took the case out of the user's sight (a return).
+    gone_endpoint: str = "main.home"
 
     def load(self, case_id, action="view"):
         """The case if the current user may see it; 404 (audited when the case exists) otherwise."""
@@ -88,6 +90,9 @@ class CaseKind:
             else:
                 if not is_fragment_request():
                     flash(message, "success")
+                    still_visible = self.visible(current_user).where(self.model.id == case.id)
+                    if db.session.scalar(still_visible.with_only_columns(self.model.id)) is None:
+                        return redirect(url_for(self.gone_endpoint), code=303)
                     return redirect(url_for(self.endpoint, **{self.id_arg: case.id}), code=303)
                 response = self.page(case, just_acted=True, flash_now=message)
                 response.headers["HX-Trigger"] = self.changed_event

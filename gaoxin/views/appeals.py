@@ -207,6 +207,7 @@ def _detail_context(appeal, bound=None, **extra):
 APPEALS = CaseKind(
     model=Appeal, visible=visible_appeals, template="appeals/show.html", endpoint="appeals.show",
     id_arg="appeal_id", changed_event="appeals-changed", stale_message=service.STALE, context=_detail_context,
+    gone_endpoint="inbox.index",
 )
 
 

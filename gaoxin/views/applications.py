@@ -323,7 +323,7 @@ def _detail_context(application, bound=None, marks=None, item_errors=None, pendi
 APPLICATIONS = CaseKind(
     model=Application, visible=visible_applications, template="applications/show.html",
     endpoint="applications.show", id_arg="application_id", changed_event="applications-changed",
-    stale_message=service.STALE, context=_detail_context,
+    stale_message=service.STALE, context=_detail_context, gone_endpoint="applications.index",
 )
 
 
