@@ -386,3 +386,13 @@ def test_a_return_by_plain_form_goes_back_to_the_inbox_without_a_refusal_in_the_
     assert "已退回调度中心。" in text_of(client.get("/inbox"))
     # The department's own return is not an attempt on a case outside its sight.
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access_denied")) is None
+
+
+@pytest.mark.parametrize("version", [None, "", "abc"])
+def test_an_action_without_a_readable_version_is_refused_and_changes_nothing(client, people, make_appeal, db, version):
+    appeal = make_appeal(category=people["category"], recorder=people["clerk"])
+    data = {"reason": "属于规划事项"} if version is None else {"reason": "属于规划事项", "version": version}
+    response = act(client, people["handler"], f"/appeals/{appeal.id}/return", **data)
+    assert response.status_code == 409 and "页面已过期或不完整，请刷新页面后重试。" in text_of(response)
+    db.session.expire_all()
+    assert db.session.get(Appeal, appeal.id).state == "dispatched"

@@ -70,12 +70,20 @@ APPEAL_ACTIONS = {
     # The co-handling department's own action: its unit is the co-handler, not the lead.
     "opinion": ("co_pending", {R.handler: OWN, R.dept_lead: OWN}, "in_progress",
                 {"unit": {R.handler: "co", R.dept_lead: "co"}}),
+    # Co-handlers work from dispatch on, before the lead department signs (issue 12).
+    "opinion_at_dispatch": ("co_dispatched", {R.handler: OWN, R.dept_lead: OWN}, "dispatched",
+                            {"unit": {R.handler: "co", R.dept_lead: "co"}}),
     "reply": ("in_progress", {R.handler: OWN, R.dept_lead: OWN}, "replied", {}),
     "follow_up": ("replied", {R.clerk: OWN, R.window: OWN, R.dispatcher: ALL}, "closed", {}),
     "withdraw": ("dispatched", {R.clerk: OWN, R.window: OWN, R.dispatcher: ALL}, "withdrawn", {}),
+    # 并案 into another appeal of the same lead department (the main case must be one the actor sees).
+    "merge": ("duplicate", {R.dispatcher: ALL, R.handler: OWN, R.dept_lead: OWN}, "withdrawn", {}),
 }
 
-APPEAL_PATHS = {"redispatch": "dispatch", "follow_up": "follow-up"}
+APPEAL_PATHS = {"redispatch": "dispatch", "follow_up": "follow-up", "opinion_at_dispatch": "opinion"}
+#: POST routes on an appeal that are no case action (nothing in the row changes), tested on their own:
+#: inserting a canned reply (tests/test_canned_replies.py), revealing the contact's mobile (tests/test_appeals_daily.py).
+APPEAL_NON_ACTIONS = {"phrase", "reveal-mobile"}
 
 
 def appeal_request(action, case):
@@ -95,8 +103,10 @@ def appeal_request(action, case):
         "reply": {"outcome": "resolved", "text": "已协调解决。"},
         "follow_up": {"satisfaction": "satisfied", "comment": "企业满意"},
         "withdraw": {"reason": "企业已自行解决"},
+        "opinion_at_dispatch": {"text": "同意主办部门意见"},
+        "merge": {"main_receipt": case.main_receipt, "reason": "同一事项重复反映"},
     }[action]
-    if action not in ("note", "opinion"):
+    if action not in ("note", "opinion", "opinion_at_dispatch"):
         form["version"] = case.version
     return f"/appeals/{case.id}/{APPEAL_PATHS.get(action, action)}", form
 
@@ -131,11 +141,15 @@ def appeal_case(db, make_enterprise):
         lead_staff = _staff(db, R.handler, units["lead"])
         category = AppealCategory(name=f"类别{next(_counter)}", handling_days=5,
                                   lead_unit=None if state == "awaiting_dispatch" else units["lead"],
-                                  co_units=[units["co"]] if state == "co_pending" else [])
+                                  co_units=[units["co"]] if state in ("co_pending", "co_dispatched") else [])
         db.session.add(category)
         db.session.flush()
         appeal, _ = appeal_service.record(recorder, enterprise=make_enterprise(), category=category,
                                           channel=Channel.building_station.value, content="企业希望了解人才公寓申请条件。")
+        main = None
+        if state == "duplicate":
+            main, _ = appeal_service.record(recorder, enterprise=make_enterprise(), category=category,
+                                            channel=Channel.building_station.value, content="同一事项，先登记的一条。")
         extension = None
         if state in ("in_progress", "extension_pending", "co_pending", "replied"):
             appeal_service.sign(appeal, lead_staff)
@@ -146,7 +160,8 @@ def appeal_case(db, make_enterprise):
         db.session.flush()
         # Plain values: the objects expire at the commit and would each be loaded again.
         case = SimpleNamespace(id=appeal.id, version=appeal.version, units=units, target_id=units["target"].id,
-                               lead_staff_id=lead_staff.id, extension_id=extension.id if extension else None)
+                               lead_staff_id=lead_staff.id, extension_id=extension.id if extension else None,
+                               main_receipt=main.receipt_no if main else None)
         db.session.commit()
         return case
     return build
@@ -158,7 +173,7 @@ def appeal_snapshot(db, appeal_id):
     return {
         "row": db.session.execute(select(
             a.state, a.version, a.lead_unit_id, a.assignee_id, a.signed_at, a.supervised_at, a.return_count, a.due_on,
-            a.extended_days, a.reply_outcome, a.reply_text, a.satisfaction, a.closed_at,
+            a.extended_days, a.reply_outcome, a.reply_text, a.satisfaction, a.closed_at, a.merged_into_id,
         ).where(a.id == appeal_id)).one(),
         "events": db.session.scalar(select(func.count(Event.id)).where(Event.appeal_id == appeal_id)),
         "extensions": db.session.execute(select(Extension.id, Extension.status).where(Extension.appeal_id == appeal_id)
@@ -196,7 +211,8 @@ def test_appeal_action_by_role_and_unit(client, db, appeal_case, make_user, make
     assert response.status_code == want, response.get_data(as_text=True)[:2000]
     after = appeal_snapshot(db, case.id)
     if want == 303:
-        assert response.headers["Location"] == f"/appeals/{case.id}"
+        # A return takes the case out of the department's sight: it lands on its inbox instead.
+        assert response.headers["Location"] == ("/inbox" if action == "return" else f"/appeals/{case.id}")
         assert after["row"][0] == after_state and after["row"][1] > before["row"][1]
         assert after["events"] == before["events"] + 1
     else:
@@ -363,7 +379,8 @@ def test_a_lead_departments_handler_may_not_give_the_co_handlers_opinion(client,
 
 @pytest.mark.parametrize("prefix, covered", [
     ("/appeals/<int:appeal_id>/",
-     {APPEAL_PATHS.get(a, a) for a in APPEAL_ACTIONS if a != "decide_extension"} | {"extensions/<int:extension_id>"}),
+     {APPEAL_PATHS.get(a, a) for a in APPEAL_ACTIONS if a != "decide_extension"} | {"extensions/<int:extension_id>"}
+     | APPEAL_NON_ACTIONS),
     ("/applications/<int:application_id>/", {APPLICATION_PATHS.get(a, a) for a in APPLICATION_ACTIONS}),
 ])
 def test_the_matrix_covers_every_action_on_a_case(app, prefix, covered):

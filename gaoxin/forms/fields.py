@@ -72,9 +72,14 @@ class ChineseIntegerField(ChineseInvalid, IntegerField):
 
 
 class VersionedForm(Form):
-    """An action that carries the version the user saw, so a stale page cannot overwrite newer work."""
+    """An action that carries the version the user saw, so a stale page cannot overwrite newer work;
+    a post without a readable version is refused (it could otherwise overwrite anything)."""
 
     version = HiddenField(filters=[int_or_none])
+
+    def validate_version(self, field):
+        if field.data is None:
+            raise ValidationError("页面已过期或不完整，请刷新页面后重试。")
 
 
 def prefix_ids(forms):

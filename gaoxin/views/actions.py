@@ -97,6 +97,9 @@ class CaseKind:
                 response = self.page(case, just_acted=True, flash_now=message)
                 response.headers["HX-Trigger"] = self.changed_event
                 return response
+        elif "version" in form and form.version.errors:
+            # Not the user's typing: the page was old or cut short; say so where the panel's messages go.
+            status, error = 409, form.version.errors[0]
         item_errors = {**extra.pop("item_errors", {}), **item_errors}
         if item_errors:
             extra["item_errors"] = item_errors
