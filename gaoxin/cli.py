@@ -39,6 +39,7 @@ def demo_command(enterprise_count, if_empty):
     extra = getattr(demo, "create_demo_cases", None)
     if extra:
         extra()
+    demo.create_demo_daily_work()
     db.session.commit()
     click.echo(f"演示数据已装入：{count} 家企业，用时 {time.perf_counter() - started:.1f} 秒。")
     print_demo_logins()
@@ -86,16 +87,18 @@ def create_admins_command(unit_name):
 @gaoxin_cli.command("import-enterprises")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--show", "show_count", default=20, show_default=True, help="How many refused rows to print.")
-def import_enterprises_command(path, show_count):
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write the whole per-row report (unused columns, every refused row) to this .csv or .xlsx file.")
+def import_enterprises_command(path, show_count, report_path):
     """Import the registry from a CSV (UTF-8/GBK) or XLSX export; exits non-zero if the file is refused."""
-    from pathlib import Path
-
     from .services.audit import record
-    from .services.imports import ImportFileError, import_table, read_table
+    from .services.imports import ImportFileError, import_table, read_table, report_rows, write_report
 
+    if report_path and not report_path.lower().endswith((".csv", ".xlsx")):
+        raise click.BadParameter("报告文件须以 .csv 或 .xlsx 结尾。", param_hint="--report")
     started = time.perf_counter()
     try:
-        table = read_table(Path(path).read_bytes(), path)
+        table = read_table(path, path)
     except ImportFileError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -109,10 +112,16 @@ def import_enterprises_command(path, show_count):
     db.session.commit()
     click.echo(f"导入完成：共 {result.processed} 行，新增 {result.created}，更新 {result.updated}，"
                f"未变化 {result.unchanged}，拒绝 {result.refused}；用时 {time.perf_counter() - started:.1f} 秒。")
+    if result.unused_columns:
+        click.echo(f"未使用的列（内容未导入）：{'、'.join(result.unused_columns)}")
     for row, column, reason in result.problems[:show_count]:
         click.echo(f"  第{row}行 [{column}] {reason}")
-    if len(result.problems) > show_count:
-        click.echo(f"  ……另有 {len(result.problems) - show_count} 个问题未列出。")
+    if report_path:
+        rows = report_rows(result.problems, result.unused_columns, table.header_number)
+        write_report(rows, report_path)
+        click.echo(f"完整报告（{len(rows)} 条）已写入 {report_path}。")
+    elif len(result.problems) > show_count:
+        click.echo(f"  ……另有 {len(result.problems) - show_count} 个问题未列出；用 --report 报告.csv 或 报告.xlsx 写出完整报告。")
 
 
 @gaoxin_cli.command("audit-verify")

@@ -13,7 +13,7 @@ ERROR_TEXTS = {
     404: ("页面不存在", "您访问的页面或记录不存在，或您无权查看。"),
     405: ("请求方式不正确", "请通过页面上的按钮或链接操作。"),
     409: ("操作冲突", "该记录已被他人更改，请刷新后重试。"),
-    413: ("文件过大", "上传的文件超过大小限制（每个文件不超过20MB）。"),
+    413: ("文件过大", "上传的内容超过大小限制。"),
     429: ("操作过于频繁", "请求次数过多，请稍后再试。"),
     500: ("系统错误", "系统出现错误，已记录。请稍后重试，或联系系统管理员。"),
 }
@@ -47,8 +47,20 @@ def _csrf_error(exc):
     return render_error(400, "页面已过期或表单校验失败，请刷新页面后重新提交。")
 
 
+def _too_large_message():
+    """The 413 text naming the limit that applied to this request (the import page has its own)."""
+    limit = request.max_content_length
+    if not limit:
+        return None
+    size = f"{limit / 1024 / 1024:g} MB"
+    if request.endpoint == "enterprises.import_form":
+        return f"上传的文件超过大小限制：企业名录导入文件不超过{size}。"
+    return f"上传的内容超过大小限制：每次提交的文件合计不超过{size}（附件每个不超过20 MB）。"
+
+
 def _http_error(exc):
-    response = render_error(exc.code or 500, getattr(exc, "gaoxin_message", None))
+    message = getattr(exc, "gaoxin_message", None) or (_too_large_message() if exc.code == 413 else None)
+    response = render_error(exc.code or 500, message)
     if exc.code == 429:
         return response[0], 429, {"Retry-After": "60"}
     return response

@@ -150,6 +150,7 @@ class AppealAction(LabelledEnum):
     follow_up_satisfied = "follow_up_satisfied"
     follow_up_unsatisfied = "follow_up_unsatisfied"
     withdraw = "withdraw"
+    merge = "merge"
 
     __titles__ = {
         route: "登记派单",
@@ -168,6 +169,7 @@ class AppealAction(LabelledEnum):
         follow_up_satisfied: "回访满意",
         follow_up_unsatisfied: "回访不满意",
         withdraw: "撤回",
+        merge: "并案",
     }
 
 
@@ -194,6 +196,8 @@ def _build_appeal_transitions() -> dict[tuple[AppealState, AppealAction], Appeal
         (S.in_progress, A.extend_refuse): S.in_progress,
         (S.dispatched, A.supervise): S.dispatched,
         (S.in_progress, A.supervise): S.in_progress,
+        # Co-handlers work from dispatch on, beside the lead department (设置页: "协办部门同时收到").
+        (S.dispatched, A.co_opinion): S.dispatched,
         (S.in_progress, A.co_opinion): S.in_progress,
         (S.in_progress, A.reply): S.replied,
         (S.replied, A.follow_up_satisfied): S.closed,
@@ -201,6 +205,10 @@ def _build_appeal_transitions() -> dict[tuple[AppealState, AppealAction], Appeal
         # instead when the case was already reopened once.
         (S.replied, A.follow_up_unsatisfied): S.in_progress,
     }
+    # 并案: a duplicate still being worked ends like a withdrawn one — closed without an answer of its own
+    # (the main case's reply reaches it); Appeal.merged_into_id tells the two apart.
+    for s in (S.awaiting_dispatch, S.dispatched, S.in_progress):
+        table[(s, A.merge)] = S.withdrawn
     for s in OPEN_APPEAL_STATES:
         table[(s, A.note)] = s
         table[(s, A.withdraw)] = S.withdrawn
@@ -372,6 +380,12 @@ def application_actions(
 
 
 # --------------------------------------------------------------------------- working days
+#
+# Three sources, in order: the admin's local overrides; chinesecalendar's official schedule (2004 to the
+# last year the installed package knows); for a later year, the State Council's notice once the admin has
+# entered it (the year is then "confirmed" as a whole), else the statutory holidays computed by rule
+# (全国年节及纪念日放假办法, as amended by State Council decree 795, in force from 2025) — and every date in
+# such a year is provisional (预计): the notice's swapped working days (调休) cannot be known in advance.
 
 
 @functools.lru_cache(maxsize=1)
@@ -400,30 +414,106 @@ def _as_date(d: date) -> date:
     return d.date() if isinstance(d, datetime) else d
 
 
+#: The statutory holidays in the order the decree lists them (its article 2).
+HOLIDAY_NAMES = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+
+
+def _lunar_day(year: int, month: int, day: int) -> date:
+    """The Gregorian date of lunar `month`/`day` in the lunar year that begins in `year`."""
+    from lunar_python import Lunar
+
+    solar = Lunar.fromYmd(year, month, day).getSolar()
+    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+
+def _qingming(year: int) -> date:
+    """The day of the 清明 solar term in `year` (4 or 5 April)."""
+    from lunar_python import Solar
+
+    solar = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable()["清明"]
+    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+
+def statutory_days(year: int) -> list[tuple[date, str]]:
+    """The statutory holiday days of `year` as (day, holiday name), by the rule in force from 2025.
+
+    元旦 1 January; 春节 four days, lunar New Year's Eve to the third day of the first lunar month; 清明节 the
+    day of the solar term; 劳动节 1–2 May; 端午节 the fifth of the fifth lunar month; 中秋节 the fifteenth of
+    the eighth; 国庆节 1–3 October.
+    """
+    new_year = _lunar_day(year, 1, 1)
+    return sorted([
+        (date(year, 1, 1), "元旦"),
+        *((new_year + timedelta(days=k), "春节") for k in range(-1, 3)),
+        (_qingming(year), "清明节"),
+        (date(year, 5, 1), "劳动节"), (date(year, 5, 2), "劳动节"),
+        (_lunar_day(year, 5, 5), "端午节"),
+        (_lunar_day(year, 8, 15), "中秋节"),
+        *((date(year, 10, k), "国庆节") for k in (1, 2, 3)),
+    ])
+
+
+@functools.lru_cache(maxsize=64)
+def rule_holidays(year: int) -> dict[date, str]:
+    """Every day of `year` off by rule: the statutory days, plus a make-up weekday (补假) for each one that
+    falls on a Saturday or Sunday or on another holiday, given on the first free weekdays after it (article
+    6 of the decree). Swapped working days (调休) are not known until the State Council's notice."""
+    days: dict[date, str] = {}
+    owed: list[tuple[date, str]] = []
+    for day, name in statutory_days(year):
+        if day in days or day.weekday() >= 5:
+            owed.append((day, name))
+        days.setdefault(day, name)
+    for day, name in owed:
+        d = day + timedelta(days=1)
+        while d in days or d.weekday() >= 5:
+            d += timedelta(days=1)
+        days[d] = f"{name}补假"
+    return dict(sorted(days.items()))
+
+
+def provisional_reason(year: int) -> str:
+    """Why a date in `year` is only 预计 (provisional), in Chinese."""
+    return (f"{year}年国务院放假通知尚未录入：该年的节假日暂按法定规则推算（元旦、春节、清明、劳动节、端午、中秋、"
+            f"国庆及补假），调休上班日未计入，期限可能变动。")
+
+
 def missing_schedule_warning(years: Iterable[int]) -> str | None:
-    """Return a Chinese warning naming years without an official holiday schedule, or None."""
+    """Return a Chinese warning naming years whose holiday notice is not entered yet, or None."""
     ys = sorted(set(years))
     if not ys:
         return None
     names = "、".join(f"{y}年" for y in ys)
-    return f"{names}的法定节假日安排尚未录入，相关期限暂按周一至周五计算，请系统管理员补录节假日和调休。"
+    return (f"{names}的法定节假日安排尚未录入：相关期限暂按法定节假日规则推算并显示为“预计”（调休上班日未计入），"
+            f"请系统管理员录入国务院办公厅的放假通知以确认该年。")
 
 
 class WorkingCalendar:
     """Chinese working-day calendar with local overrides, used for every deadline."""
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None):
-        """Create a calendar; overrides map a date to True (working day) or False (holiday)."""
+    def __init__(self, overrides: Mapping[date, bool] | None = None,
+                 notices: Mapping[int, Mapping[date, bool]] | None = None):
+        """Create a calendar; overrides map a date to True (working day) or False (holiday); notices map a
+        confirmed year to its notice's days (holidays False, swapped working days True)."""
         self.overrides: dict[date, bool] = {_as_date(k): bool(v) for k, v in (overrides or {}).items()}
+        self.notices: dict[int, dict[date, bool]] = {
+            int(y): {_as_date(k): bool(v) for k, v in days.items()} for y, days in (notices or {}).items()}
 
     def is_workday(self, d: date) -> bool:
-        """Tell whether d is a working day: override, else official schedule, else Monday–Friday."""
+        """Tell whether d is a working day: override, else official schedule, else the confirmed notice,
+        else the statutory holidays by rule; Monday–Friday for the rest."""
         d = _as_date(d)
         if d in self.overrides:
             return self.overrides[d]
         official = _official_workday(d)
         if official is not None:
             return official
+        notice = self.notices.get(d.year)
+        if notice is not None:
+            return notice.get(d, d.weekday() < 5)
+        # The rule is the one in force from 2025: it stands in only for years after the package's data.
+        if d.year >= known_years().stop and d in rule_holidays(d.year):
+            return False
         return d.weekday() < 5
 
     def add_workdays(self, start: date, n: int) -> date:
@@ -455,5 +545,21 @@ class WorkingCalendar:
         lo, hi = sorted((start.year, end.year))
         known = known_years()
         return {y for y in range(lo, hi + 1) if y not in known}
+
+    def is_confirmed(self, year: int) -> bool:
+        """Whether `year`'s holidays are certain: chinesecalendar knows it, or its notice was entered."""
+        return year in known_years() or year in self.notices
+
+    def provisional_years(self, start: date, end: date) -> set[int]:
+        """The years in [start.year, end.year] whose holidays are only computed by rule."""
+        return {y for y in self.unknown_years(start, end) if y not in self.notices}
+
+    def is_provisional(self, d: date | None) -> bool:
+        """Whether a due date `d` is only 预计: its year is neither known nor confirmed."""
+        return d is not None and not self.is_confirmed(_as_date(d).year)
+
+    def provisional_note(self, d: date | None) -> str | None:
+        """Why the due date `d` is 预计, or None when it is certain."""
+        return provisional_reason(_as_date(d).year) if self.is_provisional(d) else None
 
     missing_schedule_warning = staticmethod(missing_schedule_warning)

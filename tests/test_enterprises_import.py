@@ -311,3 +311,165 @@ def test_the_cli_exits_non_zero_for_a_refused_file(app, db, tmp_path):
 def test_the_job_keeps_the_file_name_without_the_clients_path(client, admin):
     page, job = upload(client, csv_bytes([row()]), "Desktop/导出/名录.csv")
     assert job.filename == "名录.csv" and "文件“名录.csv”" in text_of(page)
+
+
+# ----------------------------------------------------------------------------- the full export (issue 13)
+
+FULL_HEADER = ["序号", "企业名称", "统一社会信用代码", "登记状态", "法定代表人", "注册资本（万元）", "成立日期", "住所", "经营范围"]
+SCOPE = "一般项目：软件开发；信息系统集成服务（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）。"
+
+
+def full_row(number=1, name="成都蓉光智能科技有限公司", code=CODES[0], status="存续（在营、开业、在册）",
+             founded="2015-03-12", scope=SCOPE):
+    return [number, name, code, status, "周杰", "100.000000", founded, "成都高新区天府三街199号", scope]
+
+
+def test_status_founding_date_and_business_scope_are_kept_and_shown(client, admin, db):
+    page, job = upload(client, csv_bytes([full_row(), full_row(2, "成都已注销科技有限公司", CODES[1], "注销", "2009年7月1日")],
+                                         header=FULL_HEADER))
+    assert job.status == "done" and job.created_count == 2
+    kept = by_code(db, CODES[0])
+    assert (kept.status, kept.founded_on.isoformat(), kept.business_scope) == ("存续（在营、开业、在册）", "2015-03-12", SCOPE)
+    gone = by_code(db, CODES[1])
+    assert gone.status == "注销" and gone.founded_on.isoformat() == "2009-07-01" and gone.is_terminated
+    shown = text_of(client.get(f"/enterprises/{kept.id}"))
+    assert "登记状态 存续（在营、开业、在册）" in shown and "成立日期 2015-03-12" in shown and "软件开发；信息系统集成服务" in shown
+    results = client.get("/enterprises?q=已注销").get_data(as_text=True)
+    assert '<span class="status status-bad">注销</span>' in results and "2009-07-01" in results
+
+
+def test_a_later_import_that_changes_the_status_updates_it_and_counts_it_as_updated(client, admin, db):
+    upload(client, csv_bytes([full_row(), full_row(2, "成都第二科技有限公司", CODES[1])], header=FULL_HEADER))
+    page, job = upload(client, csv_bytes([full_row(status="吊销，未注销"), full_row(2, "成都第二科技有限公司", CODES[1])],
+                                         header=FULL_HEADER))
+    assert (job.created_count, job.updated_count) == (0, 1)
+    assert "更新 1" in text_of(page)
+    assert by_code(db, CODES[0]).status == "吊销，未注销" and by_code(db, CODES[0]).is_terminated
+
+
+def test_columns_the_importer_does_not_use_are_named_on_the_page_and_in_the_report(client, admin, db):
+    page, job = upload(client, csv_bytes([full_row()], header=FULL_HEADER))
+    assert "未使用的列（内容未导入）：序号、注册资本（万元）。" in text_of(page)
+    report = client.get(f"/enterprises/import/{job.id}/report.csv").get_data().decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(report)))[1:] == [
+        ["1", "序号", imports.UNUSED_COLUMN], ["1", "注册资本（万元）", imports.UNUSED_COLUMN]]
+
+
+def test_a_bad_founding_date_refuses_the_row_with_its_reason(client, admin, db):
+    page, job = upload(client, csv_bytes([full_row(founded="2015-13-40")], header=FULL_HEADER))
+    assert job.refused_count == 1 and enterprise_count(db) == 0
+    assert "成立日期“2015-13-40”不是有效日期" in text_of(page)
+
+
+def test_a_zero_byte_file_is_refused_and_changes_nothing(client, admin, db, make_enterprise):
+    make_enterprise()
+    page, job = upload(client, b"")
+    assert job.status == "refused" and "文件是空的（0字节）。" in text_of(page)
+    assert enterprise_count(db) == 1
+
+
+def test_a_header_of_unknown_columns_is_refused_naming_them(client, admin, db):
+    page, job = upload(client, csv_bytes([["a", "b"]], header=["公司", "代码号"]))
+    assert job.status == "refused"
+    assert "文件缺少必需的列：企业名称、统一社会信用代码。第1行的表头“公司、代码号”无法识别。" in text_of(page)
+    assert enterprise_count(db) == 0
+
+
+def test_the_upload_is_streamed_to_a_file_and_the_import_gets_its_path(client, admin, db, monkeypatch):
+    seen = {}
+
+    def launch(job, path, **kw):
+        seen.update(path=path, size=path.stat().st_size, remove=kw.get("remove"))
+
+    monkeypatch.setattr(imports, "launch", launch)
+    data = csv_bytes([row()])
+    response = client.post("/enterprises/import", data={"file": (io.BytesIO(data), "名录.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert seen["size"] == len(data) and seen["remove"] is True and seen["path"].suffix == ".csv"
+
+
+def test_the_import_page_takes_a_file_over_the_general_limit_and_states_its_own(client, admin, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
+    monkeypatch.setitem(app.config, "GAOXIN_IMPORT_MAX_MB", 1)
+    assert "文件不超过1 MB" in text_of(client.get("/enterprises/import"))
+    rows = [row(f"成都第{i}科技有限公司", CODES[i]) for i in range(10)]
+    data = csv_bytes(rows + [row(f"成都填充{i}科技有限公司", make_credit_code(random.Random(i))) for i in range(40)])
+    assert 2000 < len(data) < 1024 * 1024
+    page, job = upload(client, data)
+    assert job.status == "done" and job.created_count == 50
+
+
+def test_a_file_over_the_import_limit_gets_a_413_naming_that_limit(client, admin, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "GAOXIN_IMPORT_MAX_MB", 1)
+    response = client.post("/enterprises/import", data={"file": (io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "企业名录导入文件不超过1 MB" in text_of(response) and "20MB" not in text_of(response)
+    assert db.session.scalar(select(func.count(ImportJob.id))) == 0
+
+
+def test_elsewhere_a_413_names_the_general_limit(client, admin, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    response = client.post("/enterprises/new", data={"name": "x" * (1024 * 1024 + 10)})
+    assert response.status_code == 413
+    assert "每次提交的文件合计不超过1 MB" in text_of(response)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_the_cli_writes_the_whole_report_with_every_refused_row(app, db, tmp_path, suffix):
+    path = tmp_path / "名录.csv"
+    path.write_bytes(csv_bytes([full_row(i, f"成都第{i}科技有限公司", "123") for i in range(1, 31)], header=FULL_HEADER))
+    out = tmp_path / f"报告.{suffix}"
+    result = app.test_cli_runner().invoke(args=["gaoxin", "import-enterprises", str(path), "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "拒绝 30" in result.output and "另有" not in result.output and f"完整报告（32 条）已写入 {out}" in result.output
+    if suffix == "csv":
+        rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    else:
+        rows = [[str(c) for c in r] for r in openpyxl.load_workbook(out).active.iter_rows(values_only=True)]
+    assert rows[0] == ["行号", "列", "原因"] and len(rows) == 33
+    assert rows[1][1:] == ["序号", imports.UNUSED_COLUMN] and rows[-1][:2] == ["31", "统一社会信用代码"]
+
+
+def test_the_cli_refuses_a_report_file_that_is_neither_csv_nor_xlsx(app, db, tmp_path):
+    path = tmp_path / "名录.csv"
+    path.write_bytes(csv_bytes([row()]))
+    result = app.test_cli_runner().invoke(args=["gaoxin", "import-enterprises", str(path), "--report", str(tmp_path / "r.txt")])
+    assert result.exit_code != 0 and "报告文件须以 .csv 或 .xlsx 结尾" in result.output
+    assert enterprise_count(db) == 0
+
+
+def test_the_fast_credit_code_check_agrees_with_the_full_one():
+    from gaoxin.registry_text import CreditCodeError, normalize_credit_code
+
+    rng = random.Random(13)
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXYIOZSV"
+    codes = [make_credit_code(rng) for _ in range(300)]
+    codes += [c[:i] + rng.choice(alphabet) + c[i + 1:] for c in codes[:300] for i in (0, 1, 2, 7, 8, 17)]
+
+    def outcome(check, code):
+        try:
+            return check(code)
+        except CreditCodeError as exc:
+            return str(exc)
+
+    assert [outcome(imports.credit_code, c) for c in codes] == [outcome(normalize_credit_code, c) for c in codes]
+
+
+def test_an_intake_for_a_deregistered_enterprise_warns_the_clerk_without_blocking(db, make_enterprise, make_user):
+    from gaoxin.services import appeals as appeal_service
+
+    closed = make_enterprise(status="吊销，未注销")
+    open_ = make_enterprise(status="存续")
+    clerk = make_user(Role.clerk)
+    warned = appeal_service.intake(clerk, enterprise_id=closed.id, content="x", check_only=True)
+    assert warned.warnings == ["注意：该企业登记状态为“吊销，未注销”，请核实企业是否仍在经营。"]
+    assert appeal_service.intake(clerk, enterprise_id=open_.id, content="x", check_only=True).warnings == []
+
+
+def test_an_xlsx_with_founding_dates_typed_as_dates_keeps_them(client, admin, db):
+    from datetime import datetime
+
+    page, job = upload(client, xlsx_bytes([full_row(founded=datetime(2018, 6, 30))], header=FULL_HEADER), "名录.xlsx")
+    assert job.status == "done" and by_code(db, CODES[0]).founded_on.isoformat() == "2018-06-30"

@@ -52,7 +52,7 @@ def test_revealing_with_htmx_returns_the_number_cell_and_is_audited(client, logi
     response = client.post(f"/enterprises/{maipu.id}/contacts/{contact.id}/reveal", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<html" not in body and body.lstrip().startswith(f'<span id="mobile-{contact.id}"')
+    assert "<html" not in body and body.lstrip().startswith(f'<div id="mobile-{contact.id}"')
     assert "13812345678" in body and "显示完整号码" not in body
     [entry] = audit_actions(db, "mobile_revealed")
     assert entry.user_id == user.id and entry.object_type == "Contact" and entry.object_id == str(contact.id)

@@ -184,21 +184,23 @@ def test_a_duplicate_override_is_refused_beside_the_day(client, db, sysadmin):
     assert db.session.get(CalendarOverride, date(2027, 1, 1)).is_workday is False
 
 
-def test_the_page_warns_that_2027_is_missing_until_overrides_are_entered(client, sysadmin, monkeypatch):
+def test_the_page_warns_that_2027_is_missing_and_a_single_override_does_not_hide_it(client, sysadmin, monkeypatch):
+    # Issue 13: one 2027 override used to hide the warning, after which the Spring Festival counted as working days.
     monkeypatch.setattr(calendar_service, "today", lambda: date(2026, 11, 25))
     page = text_of(client.get("/settings/calendar"))
     assert "2027年的法定节假日安排尚未录入" in page
     assert "2026年" not in page.split("尚未录入")[0]
     client.post("/settings/calendar/overrides", data={"day": "2027-01-01", "is_workday": "0", "note": "元旦"})
     page = text_of(client.get("/settings/calendar"))
-    assert "尚未录入" not in page
+    assert "2027年的法定节假日安排尚未录入" in page
     assert "2027-01-01" in page and "元旦" in page
 
 
 def test_a_deadline_crossing_into_2027_is_still_computed_and_warned(client, sysadmin):
     page = text_of(client.get("/settings/calendar?start=2026-12-30&days=3"))
-    # 31 Dec 2026 (Thu) is a working day; 1 Jan 2027 has no official schedule: Friday counts, then Monday.
-    assert "期限为 2027-01-04" in page
+    # 31 Dec 2026 (Thu) is a working day; 1 Jan 2027 (Fri) is 元旦 by rule though the package does not know
+    # 2027: then Monday 4 and Tuesday 5 January.
+    assert "期限为 2027-01-05" in page
     assert "2027年的法定节假日安排尚未录入" in page
 
 

@@ -34,12 +34,14 @@ EXPECTED_APPEAL = {
     (S.in_progress, A.extend_refuse): S.in_progress,
     (S.dispatched, A.supervise): S.dispatched,
     (S.in_progress, A.supervise): S.in_progress,
+    (S.dispatched, A.co_opinion): S.dispatched,
     (S.in_progress, A.co_opinion): S.in_progress,
     (S.in_progress, A.reply): S.replied,
     (S.replied, A.follow_up_satisfied): S.closed,
     (S.replied, A.follow_up_unsatisfied): S.in_progress,
     **{(s, A.note): s for s in OPEN},
     **{(s, A.withdraw): S.withdrawn for s in OPEN},
+    **{(s, A.merge): S.withdrawn for s in (S.awaiting_dispatch, S.dispatched, S.in_progress)},
 }
 
 EXPECTED_APPLICATION = {
@@ -66,7 +68,7 @@ def test_appeal_labels():
     assert A("return") is A.return_
     assert [a.title for a in A] == [
         "登记派单", "转调度中心", "派单", "签收", "退单", "指派", "内部备注", "申请延期",
-        "同意延期", "不同意延期", "督办", "协办意见", "答复", "回访满意", "回访不满意", "撤回",
+        "同意延期", "不同意延期", "督办", "协办意见", "答复", "回访满意", "回访不满意", "撤回", "并案",
     ]
     assert wf.OPEN_APPEAL_STATES == set(OPEN)
 
@@ -110,7 +112,7 @@ def test_appeal_refused(state, action, message):
 
 def test_every_other_appeal_pair_is_refused():
     refused = [(s, a) for s in S for a in A if (s, a) not in EXPECTED_APPEAL]
-    assert len(refused) == 7 * 16 - len(EXPECTED_APPEAL)
+    assert len(refused) == 7 * 17 - len(EXPECTED_APPEAL)
     for s, a in refused:
         with pytest.raises(wf.WorkflowError, match=f"“{s.title}”"):
             wf.appeal_next_state(s, a)
@@ -231,7 +233,8 @@ CAL = wf.WorkingCalendar()
         (date(2026, 10, 8), True),
         (date(2026, 10, 10), True),  # Saturday, swapped working day
         (date(2026, 10, 11), False),
-        (date(2027, 1, 1), True),    # unknown year: plain Friday
+        (date(2027, 1, 1), False),   # unknown year: 元旦 by rule, though a Friday
+        (date(2027, 1, 4), True),    # unknown year: an ordinary Monday
         (date(2027, 1, 2), False),   # unknown year: Saturday
         (date(2003, 1, 1), True),    # before the data: Wednesday
     ],
@@ -253,7 +256,7 @@ def test_is_workday(d, expected):
         (date(2026, 9, 24), 1, date(2026, 9, 28)),   # over Mid-autumn
         (date(2026, 11, 13), 1, date(2026, 11, 16)), # ordinary Friday -> Monday
         (date(2026, 10, 9), 1, date(2026, 10, 10)),  # Friday before the swapped Saturday
-        (date(2026, 12, 28), 5, date(2027, 1, 4)),   # crosses into unknown 2027
+        (date(2026, 12, 28), 5, date(2027, 1, 5)),   # crosses into unknown 2027: 元旦 by rule skipped
         (date(2026, 10, 8), -1, date(2026, 9, 30)),  # counting back skips the holiday
     ],
 )
@@ -276,12 +279,86 @@ def test_override_workday_counts():
     assert cal.add_workdays(date(2026, 9, 30), 1) == date(2026, 10, 1)
 
 
-def test_new_year_2027_needs_override():
-    # 2027-01-01 is a Friday chinesecalendar 1.11.0 does not know: a working day unless overridden.
-    assert CAL.add_workdays(date(2026, 12, 28), 4) == date(2027, 1, 1)
+def test_new_year_2027_is_a_holiday_by_rule_and_an_override_still_wins():
+    # 2027-01-01 is a Friday chinesecalendar 1.11.0 does not know: 元旦 by rule, skipped without any override.
+    assert CAL.add_workdays(date(2026, 12, 28), 4) == date(2027, 1, 4)
+    assert CAL.workdays_between(date(2026, 12, 28), date(2027, 1, 5)) == 5
+    cal = wf.WorkingCalendar({date(2027, 1, 1): True})
+    assert cal.add_workdays(date(2026, 12, 28), 4) == date(2027, 1, 1)
+
+
+# ----------------------------------------------------------------------------- holidays by rule (2027 on)
+
+
+def test_2026_12_25_plus_5_working_days_skips_new_years_day_2027():
+    # Fri 25 Dec 2026 (chinesecalendar) + 28, 29, 30, 31 Dec, then 1 Jan 2027 (元旦 by rule), then Mon 4 Jan.
+    assert CAL.add_workdays(date(2026, 12, 25), 5) == date(2027, 1, 4)
+
+
+def test_2027_02_05_plus_10_working_days_skips_the_spring_festival_by_the_lunar_rule():
+    # Lunar New Year 2027 is Sat 6 Feb: 除夕 Fri 5 Feb to 初三 Mon 8 Feb are off, and Sat 6 and Sun 7 owe
+    # make-up days (补假) on Tue 9 and Wed 10 Feb. Working days 11, 12, 15–19, 22, 23, 24 Feb: the 10th is 24 Feb.
+    assert [d for d, name in wf.rule_holidays(2027).items() if name.startswith("春节")] == [
+        date(2027, 2, 5), date(2027, 2, 6), date(2027, 2, 7), date(2027, 2, 8), date(2027, 2, 9), date(2027, 2, 10)]
+    assert CAL.add_workdays(date(2027, 2, 5), 10) == date(2027, 2, 24)
+
+
+@pytest.mark.parametrize(("day", "name"), [
+    (date(2027, 1, 1), "元旦"),
+    (date(2027, 4, 5), "清明节"),       # the 清明 solar term, Monday 5 April 2027
+    (date(2027, 5, 1), "劳动节"), (date(2027, 5, 2), "劳动节"),
+    (date(2027, 5, 3), "劳动节补假"), (date(2027, 5, 4), "劳动节补假"),  # 1 and 2 May 2027 are Sat and Sun
+    (date(2027, 6, 9), "端午节"),       # lunar 5/5
+    (date(2027, 9, 15), "中秋节"),      # lunar 8/15
+    (date(2027, 10, 1), "国庆节"), (date(2027, 10, 3), "国庆节"), (date(2027, 10, 4), "国庆节补假"),
+    (date(2028, 1, 25), "春节"),        # lunar New Year's Eve 2028 (New Year's Day is 26 Jan)
+    # 中秋 2028 falls on Tue 3 Oct, a 国庆 day: the day lost is made up, with Sun 1 Oct's, on 4 and 5 Oct.
+    (date(2028, 10, 3), "中秋节"), (date(2028, 10, 5), "国庆节补假"),
+])
+def test_each_statutory_holiday_is_known_by_rule(day, name):
+    assert wf.rule_holidays(day.year)[day] == name
+    assert CAL.is_workday(day) is False
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_rule_agrees_with_chinesecalendar_where_the_package_knows_the_year(year):
+    # Every day the rule gives off in 2025 and 2026 is a holiday in the official data (which adds the 调休).
+    import chinese_calendar
+
+    days = wf.rule_holidays(year)
+    assert len([d for d, n in days.items() if not n.endswith("补假")]) == 13
+    assert [d for d in days if chinese_calendar.is_workday(d)] == []
+
+
+def test_the_2026_cases_still_come_from_chinesecalendar_not_the_rule():
+    # 2026-10-10 (Sat) is a swapped working day in the official data: the rule would not know it.
+    assert CAL.is_workday(date(2026, 10, 10)) is True
+    assert CAL.is_provisional(date(2026, 10, 10)) is False
+    assert CAL.add_workdays(date(2026, 9, 30), 3) == date(2026, 10, 10)
+
+
+def test_a_confirmed_2027_follows_its_notice_with_a_swapped_saturday():
+    # The notice: 春节 5–13 Feb off, Sun 14 Feb and Sat 20 Feb working days.
+    notice = {date(2027, 2, 5) + __import__("datetime").timedelta(days=k): False for k in range(9)}
+    notice.update({date(2027, 2, 14): True, date(2027, 2, 20): True})
+    cal = wf.WorkingCalendar(notices={2027: notice})
+    assert cal.is_workday(date(2027, 2, 20)) is True   # Saturday, swapped
+    assert cal.is_workday(date(2027, 2, 11)) is False  # off by the notice, a working day by rule
+    assert cal.is_workday(date(2027, 1, 1)) is True    # the notice is the whole year: it does not list 1 Jan here
+    # From Fri 5 Feb: 14 (Sun), 15–19, 20 (Sat), 22, 23, 24 → the 10th working day is 24 Feb.
+    assert cal.add_workdays(date(2027, 2, 5), 10) == date(2027, 2, 24)
+    assert cal.add_workdays(date(2027, 2, 5), 7) == date(2027, 2, 20)
+    assert cal.is_provisional(date(2027, 2, 20)) is False and cal.is_confirmed(2027)
+    assert CAL.is_provisional(date(2027, 2, 20)) is True and "2027年国务院放假通知尚未录入" in CAL.provisional_note(
+        date(2027, 2, 20))
+
+
+def test_an_override_does_not_confirm_a_year():
     cal = wf.WorkingCalendar({date(2027, 1, 1): False})
-    assert cal.add_workdays(date(2026, 12, 28), 5) == date(2027, 1, 5)
-    assert cal.workdays_between(date(2026, 12, 28), date(2027, 1, 5)) == 5
+    assert cal.is_provisional(date(2027, 3, 1)) is True
+    assert cal.provisional_years(date(2026, 12, 1), date(2027, 3, 1)) == {2027}
+    # The Spring Festival still counts as holidays after a single 2027 override.
+    assert cal.is_workday(date(2027, 2, 8)) is False
 
 
 def test_datetime_inputs_are_treated_as_dates():
@@ -309,6 +386,7 @@ def test_unknown_years_and_warning():
     assert wf.missing_schedule_warning(set()) is None
     warning = wf.missing_schedule_warning({2028, 2027})
     assert warning.startswith("2027年、2028年的法定节假日安排尚未录入")
+    assert "预计" in warning
     assert wf.WorkingCalendar.missing_schedule_warning([2027]).startswith("2027年的")
 
 

@@ -1,7 +1,7 @@
 """Settings forms: appeal categories (routing rules), working-day overrides and the deadline calculator."""
 from flask import current_app
 from wtforms import (
-    BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField,
+    BooleanField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -70,3 +70,19 @@ class PreviewForm(Form):
         "工作日数", default=DEFAULT_HANDLING_DAYS,
         validators=[InputRequired("请输入工作日数。"), NumberRange(1, 250, "工作日数应为1至250。")],
     )
+
+
+class NoticeForm(Form):
+    """A year confirmed as a whole: the State Council's holiday notice pasted line by line, parsed, then saved."""
+
+    year = SelectField("年份", coerce=_int_or_none, invalid_choice_message="请选择可录入的年份。",
+                       invalid_value_message="请选择可录入的年份。", validators=[InputRequired("请选择年份。")])
+    notice = TextAreaField(
+        "放假通知", filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        validators=[DataRequired("请粘贴国务院办公厅放假通知的各行。"),
+                    Length(max=5000, message="通知内容不超过5000个字。")],
+    )
+
+    def set_years(self, years):
+        """Offer these years."""
+        self.year.choices = [SelectChoice(y, f"{y}年") for y in years]

@@ -1,5 +1,5 @@
 """The enterprise registry (一企一档): enterprises, their buildings, contacts, search grams and imports."""
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -48,6 +48,12 @@ class Enterprise(db.Model):
     #: GB/T 4754-2017 section letter (A–T).
     industry: Mapped[str | None] = mapped_column(String(1))
     size: Mapped[str | None] = mapped_column(enum_column_type(EnterpriseSize))
+    #: 登记状态 as the registry writes it (存续, 在业, 注销, 吊销，未注销 …).
+    status: Mapped[str | None] = mapped_column(String(30))
+    #: 成立日期.
+    founded_on = mapped_column(Date, nullable=True)
+    #: 经营范围, the registry's long text.
+    business_scope: Mapped[str | None] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     version: Mapped[int] = mapped_column(default=1)
@@ -63,6 +69,20 @@ class Enterprise(db.Model):
     @property
     def size_title(self):
         return EnterpriseSize(self.size).title if self.size else ""
+
+    @property
+    def is_terminated(self):
+        """注销 or 吊销 (or 撤销) in the registry: the enterprise no longer exists as an ordinary one."""
+        return is_terminated_status(self.status)
+
+
+#: Words of a 登记状态 meaning the enterprise was deregistered, had its licence revoked or its registration cancelled.
+TERMINATED_STATUS_WORDS = ("注销", "吊销", "撤销")
+
+
+def is_terminated_status(status):
+    """Whether a 登记状态 text says 注销, 吊销 or 撤销."""
+    return bool(status) and any(word in status for word in TERMINATED_STATUS_WORDS)
 
 
 class Contact(db.Model):
@@ -87,9 +107,10 @@ class EnterpriseGram(db.Model):
     __table_args__ = {"sqlite_with_rowid": False}
 
     gram: Mapped[str] = mapped_column(String(8), primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(
-        ForeignKey("enterprises.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    #: No foreign key: a derived index, written only by services.enterprises.write_grams for ids it has just
+    #: inserted or read, and searches join it to enterprises. The key's per-row check (on PostgreSQL a
+    #: FOR KEY SHARE lock on the enterprise) was two thirds of importing a full registry's 5 million grams.
+    enterprise_id: Mapped[int] = mapped_column(primary_key=True, index=True)
 
 
 class ImportStatus(StateEnum):
@@ -128,6 +149,8 @@ class ImportJob(db.Model):
     message: Mapped[str | None] = mapped_column(Text)
     #: JSON list of [row, column, reason] for every refused row.
     report: Mapped[str | None] = mapped_column(Text)
+    #: Header cells of columns the importer does not use, joined by "、" (named in the report, not dropped in silence).
+    unused_columns: Mapped[str | None] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     #: Touched by every batch commit: a running job not touched for long lost its process.
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)

@@ -116,11 +116,13 @@ def _insert_many(table, columns, rows):
         connection.exec_driver_sql(sql, rows[i:i + 50000])
 
 
-ENTERPRISE_FIELDS = ("name", "legal_rep", "address", "industry", "size", "building_id")
+ENTERPRISE_FIELDS = ("name", "legal_rep", "address", "industry", "size", "building_id", "status", "founded_on",
+                     "business_scope")
 #: Chinese names of the enterprise fields, for audit details.
 FIELD_LABELS = {
     "name": "企业名称", "credit_code": "统一社会信用代码", "legal_rep": "法定代表人", "address": "住所",
-    "industry": "行业门类", "size": "企业规模", "building_id": "所在楼宇",
+    "industry": "行业门类", "size": "企业规模", "building_id": "所在楼宇", "status": "登记状态",
+    "founded_on": "成立日期", "business_scope": "经营范围",
 }
 
 
@@ -155,11 +157,11 @@ def _upsert_batch(batch):
     existing = {}
     codes = list(by_code)
     for i in range(0, len(codes), 900):
-        for eid, code, name, legal_rep, address, industry, size, building_id in db.session.execute(
+        for eid, code, *values in db.session.execute(
             select(Enterprise.id, Enterprise.credit_code, *[getattr(Enterprise, f) for f in ENTERPRISE_FIELDS])
             .where(Enterprise.credit_code.in_(codes[i:i + 900]))
         ):
-            existing[code] = (eid, dict(zip(ENTERPRISE_FIELDS, (name, legal_rep, address, industry, size, building_id))))
+            existing[code] = (eid, dict(zip(ENTERPRISE_FIELDS, values)))
 
     new_rows, changed, regram = [], [], []
     for code, row in by_code.items():
@@ -180,6 +182,10 @@ def _upsert_batch(batch):
         # Through the driver's executemany (see _insert_many), then the new ids by code.
         table = Enterprise.__table__
         now = _bound(table.c.created_at, utcnow())
+        # executemany bypasses SQLAlchemy's types: a date goes to SQLite as the ISO text SQLAlchemy stores.
+        day = table.c.founded_on.type.bind_processor(db.session.get_bind().dialect) or (lambda v: v)
+        for r in new_rows:
+            r["founded_on"] = day(r["founded_on"])
         _insert_many(table, NEW_ENTERPRISE_COLUMNS + ("created_at", "updated_at", "version"),
                      [tuple(r[c] for c in NEW_ENTERPRISE_COLUMNS) + (now, now, 1) for r in new_rows])
         ids = _ids_for([r["credit_code"] for r in new_rows])

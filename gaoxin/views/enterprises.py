@@ -1,7 +1,7 @@
 """The enterprise registry (一企一档): search, typeahead, the enterprise page, create and edit, import."""
 import re
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import db
@@ -61,13 +61,13 @@ def suggest():
       data-typeahead-list>`` with one ``<li><a href="/enterprises/<id>">name <small>credit code</small></a></li>``
       per match (empty ``<ul>`` for fewer than 2 characters; a ``<li class="muted">未找到…</li>`` for none).
     - ``list=<id>`` sets the ``<ul>``'s id (default ``enterprise-suggestions``); swap it with
-      ``hx-target="#<id>" hx-swap="outerHTML"`` and point the input's ``aria-controls`` at it, with
+      ``data-hx-target="#<id>" data-hx-swap="outerHTML"`` and point the input's ``aria-controls`` at it, with
       ``data-typeahead`` on the input, so app.js moves between input and options with the arrow keys.
     - Pick mode, ``pick=<hidden input id>&label=<visible input id>``: each option is a
       ``<button type="button" data-pick-target data-pick-value="<id>" data-pick-label data-pick-text="<name>">``;
       app.js puts the id into the hidden input (firing ``change``), the name into the visible one, and
       closes the list. The query is ``q``, or else the parameter named like the ``label`` id (an input
-      with ``hx-get`` sends its own value under its name).
+      with ``data-hx-get`` sends its own value under its name).
     """
     require("enterprise.view")
     list_id = _element_id("list", "enterprise-suggestions")
@@ -176,11 +176,14 @@ def import_form():
         upload = form.file.data
         job = imports.create_job(current_user, upload.filename)
         db.session.commit()
-        imports.launch(job, upload.read(), ip=client_ip())
+        # Werkzeug spooled the upload to a temporary file; copy it to the job's file a megabyte at a time.
+        path = imports.save_upload(job, upload.stream, upload.filename)
+        imports.launch(job, path, ip=client_ip(), remove=True)
         return redirect(url_for("enterprises.import_job", job_id=job.id), code=303)
     jobs = imports.recent_jobs(10)
     return render("enterprises/import.html", form=form, jobs=jobs, columns=imports.COLUMNS,
-                  required=imports.REQUIRED, status=422 if form.errors else 200)
+                  required=imports.REQUIRED, max_mb=current_app.config["GAOXIN_IMPORT_MAX_MB"],
+                  status=422 if form.errors else 200)
 
 
 def _get_job(job_id):
@@ -205,7 +208,7 @@ def import_job(job_id):
     page = min(page, pages)
     shown = problems[(page - 1) * REPORT_PAGE_SIZE:page * REPORT_PAGE_SIZE]
     return render("enterprises/import_job.html", block="job", job=job, problems=shown,
-                  problem_count=len(problems), page=page, pages=pages)
+                  problem_count=len(problems), page=page, pages=pages, unused=imports.job_unused_columns(job))
 
 
 @bp.get("/import/<int:job_id>/report.<any(csv, xlsx):fmt>")
