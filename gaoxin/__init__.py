@@ -1,7 +1,7 @@
 """高新通: the application factory."""
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -40,12 +40,15 @@ def create_app(test_config=None):
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth_hooks, errors, filters, input_guard
+    from . import auth_hooks, errors, filters, input_guard, static_files
 
+    # Before input_guard, whose check reads the body: the import page's own limit must apply by then.
+    app.before_request(_request_size_limit)
     input_guard.init_app(app)
     auth_hooks.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    static_files.init_app(app)
     # "/inbox/" typed by hand finds "/inbox" (and the other way round) instead of a 404.
     app.url_map.strict_slashes = False
     _register_blueprints(app)
@@ -61,11 +64,16 @@ def _engine_options(app):
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     if uri.startswith("postgresql"):
-        # A generic plan for `LIKE '%xx%'` was 5x slower than a custom one: never prepare server-side.
+        # Server-side prepared statements (a statement run 5 times on a connection is parsed once), but
+        # always planned for its parameters: a generic plan for `LIKE '%xx%'` was 5x slower than a custom
+        # one, and no query here needs to skip planning more than it needs a plan for its values.
         # JIT off: the inbox's tab counts (one statement, estimated above jit_above_cost) spent 31 ms
         # compiling for 10 ms of work; every query here is short.
-        options.setdefault("connect_args", {"prepare_threshold": None, "options": "-c jit=off"})
-        options.setdefault("pool_pre_ping", True)
+        options.setdefault("connect_args", {
+            "prepare_threshold": 5, "options": "-c jit=off -c plan_cache_mode=force_custom_plan"})
+        # No ping before every checkout (a round trip per request, and per inbox poll every 2 s): a
+        # connection the server dropped fails one request, and SQLAlchemy then renews the whole pool.
+        options.setdefault("pool_recycle", 3600)
     elif uri.startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 30})
 
@@ -88,6 +96,16 @@ def _register_blueprints(app):
     from .views import applications
 
     app.register_blueprint(applications.bp)
+    from .views import dashboard, exports, salons
+
+    for module in (salons, dashboard, exports):
+        app.register_blueprint(module.bp)
+
+
+def _request_size_limit():
+    """The registry import accepts a whole export (GAOXIN_IMPORT_MAX_MB); every other request MAX_CONTENT_LENGTH."""
+    if request.endpoint == "enterprises.import_form":
+        request.max_content_length = current_app.config["GAOXIN_IMPORT_MAX_MB"] * 1024 * 1024
 
 
 def _security_headers(response):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.seg.simpleseg import seg as _pinyin_seg
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidLength, ValidationError
 
@@ -160,13 +158,19 @@ def pinyin_initials(name: str) -> str:
     text = to_half_width(name or "")
     # Segment once (the phrase segmentation keeps polyphones right, e.g. 银行 → yh) and convert each
     # segment through a cache: company names repeat 成都, 科技, 有限公司…, which makes bulk use fast.
-    initials = "".join(_segment_initials(part) for part in _pinyin_seg(text))
+    # pypinyin is imported here, on the first name written: its dictionaries are ~57 MB per process, and
+    # only writes (a new or renamed enterprise, an import) need initials — a search for initials is ASCII.
+    from pypinyin.seg.simpleseg import seg
+
+    initials = "".join(_segment_initials(part) for part in seg(text))
     return _NOT_ALNUM.sub("", initials.lower())
 
 
 @lru_cache(maxsize=65536)
 def _segment_initials(segment: str) -> str:
     """Initials of one pinyin segment."""
+    from pypinyin import Style, lazy_pinyin
+
     return "".join(lazy_pinyin(segment, style=Style.FIRST_LETTER))
 
 

@@ -10,6 +10,8 @@ from .appeal import (  # noqa: F401
     Salon, Satisfaction,
 )
 from .attachment import Attachment  # noqa: F401
-from .calendar import CalendarOverride  # noqa: F401
+from .calendar import CalendarNoticeDay, CalendarOverride, CalendarYear  # noqa: F401
 from .event import Event  # noqa: F401
+from .phrases import Phrase  # noqa: F401
+from .work import WorkStamp  # noqa: F401
 from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Appeal, Application, Event, utcnow
 from ..workflow import WorkflowError
+from . import work
 
 #: The timeline's foreign key for each kind of case.
 _EVENT_OWNER = {Appeal: "appeal_id", Application: "application_id"}
@@ -46,6 +47,9 @@ def transition(case, actor, action, to_state, *, comment=None, public_text=None)
     before = case.state
     case.state = to_state.value
     case.updated_at = utcnow()
+    if isinstance(case, Appeal):
+        # The inboxes that show this appeal (now, and after the operation) get a new stamp at commit.
+        work.touch(case)
     return add_event(case, actor, action.value, from_state=before, comment=comment, public_text=public_text)
 
 

@@ -5,11 +5,13 @@ and tab counts stop at a cap so that a department's ten years of closed cases co
 page (the indexes they rely on are listed in models/appeal.py).
 """
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, select
-from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
+from sqlalchemy import Integer, and_, any_, bindparam, case, func, literal, literal_column, or_, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased, joinedload, load_only, raiseload, selectinload
 
 from ..extensions import db
 from ..localtime import local_midnight
@@ -74,9 +76,11 @@ def _parse_date(value):
 
 def _parse_int(value):
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    # Beyond the integer columns PostgreSQL refuses the comparison (a 500): treat it as no filter.
+    return number if number is None or -(2**31) <= number < 2**31 else None
 
 
 @dataclass
@@ -193,7 +197,7 @@ def _inbox_condition(tab, unit_id, today):
         # Driven from the co-handler rows still waiting for this unit's opinion (a short list).
         pending = select(AppealCoHandler.appeal_id).where(
             AppealCoHandler.unit_id == unit_id, AppealCoHandler.opinion_at.is_(None))
-        return and_(Appeal.id.in_(pending), Appeal.state == AppealState.in_progress)
+        return and_(Appeal.id.in_(pending), _open())  # from dispatch on, beside the lead department
     if tab == "supervised":
         return and_(_open(), lead, Appeal.supervised_at.is_not(None))
     if tab == "overdue":
@@ -253,11 +257,46 @@ def _page(query, order, page):
 # --------------------------------------------------------------------------- the department inbox
 
 
-def inbox_counts(user, today):
-    """{tab: Count} for the user's unit, unfiltered and capped."""
-    base = visible_appeals(user)
-    return counts_capped({tab: base.where(_inbox_condition(tab, user.unit_id, today)) for tab in INBOX_TABS},
-                         {"replied": DONE_COUNT_CAP})
+class StampedCache:
+    """Results that hold as long as a unit's work stamp (services.work) and the day do: a unit's counts are
+    counted once per change and per worker, not on every page. Bounded, shared by a worker's threads."""
+
+    def __init__(self, size=1024):
+        self.size, self._data, self._lock = size, {}, threading.Lock()
+
+    def get_or_compute(self, key, compute):
+        """compute() under `key`; a key of None (the unit has no stamp yet) is never cached."""
+        if key is None:
+            return compute()
+        with self._lock:
+            if key in self._data:
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = value
+        return value
+
+
+#: Inbox tab counts and badge counts by (what, unit, roles, stamp, day).
+COUNTS = StampedCache()
+
+
+def _stamped_key(what, user, stamp, today):
+    if stamp is None:
+        return None
+    return (what, user.unit_id, tuple(sorted(r.value for r in user.roles)), stamp, today)
+
+
+def inbox_counts(user, today, stamp=None):
+    """{tab: Count} for the user's unit, unfiltered and capped; with the unit's `stamp` (services.work.stamp)
+    counted once per change of the unit's work (or of the day, which moves 超期)."""
+    def count():
+        base = visible_appeals(user)
+        return counts_capped({tab: base.where(_inbox_condition(tab, user.unit_id, today)) for tab in INBOX_TABS},
+                             {"replied": DONE_COUNT_CAP})
+    return COUNTS.get_or_compute(_stamped_key("inbox", user, stamp, today), count)
 
 
 def inbox_page(user, tab, filters, page, today):
@@ -267,13 +306,16 @@ def inbox_page(user, tab, filters, page, today):
     return _page(query, _order(tab, filters.sort), page)
 
 
-def badge_count(user, today):
-    """What waits for the unit: appeals to sign for plus supervised ones (each counted once)."""
-    query = visible_appeals(user).where(
-        _open(), Appeal.lead_unit_id == user.unit_id,
-        or_(_state_is(AppealState.dispatched), Appeal.supervised_at.is_not(None)),
-    )
-    return counts_capped({"badge": query})["badge"]
+def badge_count(user, today, stamp=None):
+    """What waits for the unit: appeals to sign for plus supervised ones (each counted once); with the
+    unit's `stamp`, counted once per change."""
+    def count():
+        query = visible_appeals(user).where(
+            _open(), Appeal.lead_unit_id == user.unit_id,
+            or_(_state_is(AppealState.dispatched), Appeal.supervised_at.is_not(None)),
+        )
+        return counts_capped({"badge": query})["badge"]
+    return COUNTS.get_or_compute(_stamped_key("badge", user, stamp, today), count)
 
 
 #: What a list row shows; everything else on an appeal stays unloaded (and raises if a template asks).
@@ -300,6 +342,100 @@ def load_appeals(ids):
     return [found[i] for i in ids if i in found]
 
 
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A related record as a list row prints it: its id and name."""
+
+    id: int | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CoHandlerRow:
+    """A co-handling department of a list row, and whether it has given its opinion."""
+
+    unit_id: int
+    unit: Named
+    opinion_at: datetime | None
+
+
+@dataclass(slots=True)
+class AppealRow:
+    """One appeal as the inbox and dispatcher lists show it, read in one query with just these columns:
+    what load_appeals gives, without an ORM object per row (the ORM's identity map and joined eager loads
+    were a quarter of the inbox's time). Templates read it like an Appeal (appeal.enterprise.name, …)."""
+
+    id: int
+    receipt_no: str
+    content: str
+    state: AppealState
+    lead_unit_id: int | None
+    assignee_id: int | None
+    sign_due_on: date | None
+    due_on: date | None
+    supervised_at: datetime | None
+    return_count: int
+    created_at: datetime
+    replied_at: datetime | None
+    version: int
+    merged_into_id: int | None
+    enterprise: Named
+    category: Named
+    lead_unit: Named | None
+    assignee: Named | None
+    co_handlers: list = field(default_factory=list)
+
+    @property
+    def is_supervised(self):
+        return self.supervised_at is not None
+
+    @property
+    def is_merged(self):
+        return self.merged_into_id is not None
+
+
+def _id_in(column, ids):
+    """column IN ids; on PostgreSQL `= ANY(array)`, one parameter: the planner estimated a 50-value IN list
+    value by value, 5 ms of planning for 1 ms of work (EXPLAIN ANALYZE, bench/README.md)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
+
+
+def list_rows(ids):
+    """AppealRows for these ids, in this order: one query for the rows, one for the co-handlers of the page."""
+    if not ids:
+        return []
+    lead, assignee = aliased(Unit), aliased(User)
+    query = (
+        select(Appeal.id, Appeal.receipt_no, Appeal.content, Appeal.state, Appeal.lead_unit_id, Appeal.assignee_id,
+               Appeal.sign_due_on, Appeal.due_on, Appeal.supervised_at, Appeal.return_count, Appeal.created_at,
+               Appeal.replied_at, Appeal.version, Appeal.merged_into_id, Appeal.enterprise_id, Enterprise.name,
+               Appeal.category_id, AppealCategory.name, lead.name, assignee.name)
+        .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+        .join(AppealCategory, AppealCategory.id == Appeal.category_id)
+        .outerjoin(lead, lead.id == Appeal.lead_unit_id)
+        .outerjoin(assignee, assignee.id == Appeal.assignee_id)
+        .where(_id_in(Appeal.id, ids))
+    )
+    found = {}
+    for (id_, receipt, content, state, lead_id, assignee_id, sign_due, due, supervised, returns, created, replied,
+         version, merged, enterprise_id, enterprise_name, category_id, category_name, lead_name,
+         assignee_name) in db.session.execute(query):
+        found[id_] = AppealRow(
+            id_, receipt, content, state, lead_id, assignee_id, sign_due, due, supervised, returns, created, replied,
+            version, merged, Named(enterprise_id, enterprise_name), Named(category_id, category_name),
+            Named(lead_id, lead_name) if lead_id else None,
+            Named(assignee_id, assignee_name) if assignee_id else None)
+    co_handlers = db.session.execute(
+        select(AppealCoHandler.appeal_id, AppealCoHandler.unit_id, Unit.name, AppealCoHandler.opinion_at)
+        .join(Unit, Unit.id == AppealCoHandler.unit_id)
+        .where(_id_in(AppealCoHandler.appeal_id, list(found))).order_by(AppealCoHandler.appeal_id, AppealCoHandler.unit_id))
+    for appeal_id, unit_id, unit_name, opinion_at in co_handlers:
+        found[appeal_id].co_handlers.append(CoHandlerRow(unit_id, Named(unit_id, unit_name), opinion_at))
+    return [found[i] for i in ids if i in found]
+
+
 class DueCounter:
     """The working calendar for a page of rows: working days from today to each deadline, each day
     looked at once per request however many rows share it (a case a year overdue is one walk, not fifty)."""
@@ -307,6 +443,7 @@ class DueCounter:
     def __init__(self, calendar, today):
         self.calendar, self.today = calendar, today
         self._offset = {today: 0}
+        self._notes = {}
         self._lo = self._hi = today
 
     def _extend_to(self, day):
@@ -328,6 +465,12 @@ class DueCounter:
 
     def add_workdays(self, start, n):
         return self.calendar.add_workdays(start, n)
+
+    def provisional_note(self, day):
+        """The calendar's note for a deadline on a day whose holidays are not published yet (asked once per day)."""
+        if day not in self._notes:
+            self._notes[day] = self.calendar.provisional_note(day)
+        return self._notes[day]
 
 
 def category_choices():

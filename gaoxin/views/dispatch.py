@@ -33,7 +33,7 @@ def index():
     category_id = request.args.get("category", type=int)
     returned_only = request.args.get("returned") == "1"
     rows, has_next = queues.queue_page(current_user, page, category_id=category_id, returned_only=returned_only)
-    appeals = queues.load_appeals([appeal_id for appeal_id, _ in rows])
+    appeals = queues.list_rows([appeal_id for appeal_id, _ in rows])
     args = {k: v for k, v in {"category": category_id, "returned": "1" if returned_only else None}.items() if v}
     return _render(
         "dispatch/index.html", "queue", appeals=appeals, returns=queues.latest_returns([a.id for a in appeals]),
@@ -66,7 +66,7 @@ def overdue():
     args = {k: v for k, v in {"unit": unit_id, "sort": sort}.items() if v}
     return _render(
         "dispatch/overdue.html", "overdue", overdue=sum(n for _, n in departments),
-        appeals=queues.load_appeals([appeal_id for appeal_id, _ in rows]),
+        appeals=queues.list_rows([appeal_id for appeal_id, _ in rows]),
         departments=departments, page=page, has_next=has_next, args=args,
         unit_id=unit_id, sort=sort, sorts=queues.OVERDUE_SORTS,
     )

@@ -1,16 +1,19 @@
-"""The department inbox (部门收件箱): tabs with counts, filters, sign-for in place, live counts."""
+"""The department inbox (部门收件箱): tabs with counts, filters, sign-for in place, a live region that polls a stamp."""
 import hashlib
+from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from markupsafe import Markup
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from ..extensions import db
 from ..forms.appeals import SignForm
 from ..htmx import is_fragment_request, render
-from ..models import Appeal
+from ..models import Appeal, User, UserSession, WorkStamp, utcnow
 from ..permissions import can, get_visible_or_404, require, visible_appeals
 from ..services import appeals as service
-from ..services import queues
+from ..services import queues, work
 from ..services.calendar import today, working_calendar
 from ..workflow import AppealAction, WorkflowError, appeal_actions
 from .actions import commit_once_more_if_stale
@@ -25,9 +28,52 @@ def _tab(value):
     return value if value in queues.INBOX_TABS else "sign"
 
 
-def _fingerprint(*parts):
-    """A short digest of what the live region shows: equal digests mean nothing to redraw."""
-    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
+def _since(day):
+    """What the live region's content depends on: the unit's work stamp (services.work, raised with every
+    transition of an appeal the unit leads or co-handles) and the day (deadlines and 超期 move at midnight).
+    Read before the list, so a change committed in between makes the next poll redraw, never the reverse."""
+    return _token(current_user.unit_id, work.stamp(current_user.unit_id), day)
+
+
+def _token(unit_id, stamp, day):
+    return hashlib.blake2b(repr((unit_id, stamp, day.isoformat())).encode(), digest_size=8).hexdigest()
+
+
+def _unchanged_poll():
+    """The live check's fast path, before the app's other request hooks: when the poll's digest still
+    matches, answer 204 after one indexed query (the open session, its user's unit, the unit's stamp),
+    without loading the user, the roles or anything else. Whatever else — no session, an idle or ended
+    one, a change — falls through to the full view, which logs in again, refuses or redraws."""
+    if request.endpoint != "inbox.live" or request.args.get("part") or not request.args.get("since"):
+        return None
+    token = session.get("_user_id")
+    if not token:
+        return None
+    # Outside the request's session and in autocommit: one round trip, no BEGIN and ROLLBACK around it.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        found = connection.execute(
+            select(User.unit_id, UserSession.last_seen_at, WorkStamp.version, WorkStamp.changed_at)
+            .select_from(UserSession).join(User, User.id == UserSession.user_id)
+            .outerjoin(WorkStamp, WorkStamp.unit_id == User.unit_id)
+            .where(UserSession.token == token, UserSession.ended_at.is_(None), User.active.is_(True))
+        ).first()
+    if found is None:
+        return None
+    unit_id, last_seen_at, version, changed_at = found
+    if utcnow() - last_seen_at > timedelta(minutes=current_app.config["GAOXIN_IDLE_MINUTES"]):
+        return None
+    stamp = (version, changed_at) if version is not None else None
+    if request.args.get("since") != _token(unit_id, stamp, today()):
+        return None
+    response = current_app.response_class(status=204)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.record_once
+def _first_hook(state):
+    # First of the app's before_request hooks: the others (the user loader among them) cost more than this.
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _unchanged_poll)
 
 
 def _list_context(args=None):
@@ -38,7 +84,9 @@ def _list_context(args=None):
     filters = queues.InboxFilters.parse(args)
     page = max(args.get("page", 1, type=int) or 1, 1)
     day = today()
-    counts = queues.inbox_counts(current_user, day)
+    stamp = work.stamp(current_user.unit_id)
+    since = _token(current_user.unit_id, stamp, day)
+    counts = queues.inbox_counts(current_user, day, stamp)
     rows, has_next = queues.inbox_page(current_user, tab, filters, page, day)
     filter_args = filters.as_args()
     return {
@@ -47,7 +95,7 @@ def _list_context(args=None):
         "list_args": {"tab": tab, "page": page, **filter_args},
         "live_url": url_for("inbox.live", tab=tab, page=page, poll=1, **filter_args),
         "tabs_url": url_for("inbox.live", tab=tab, part="tabs", poll=1, **filter_args),
-        "since": _fingerprint(day, counts, rows, has_next),
+        "since": since,
     }
 
 
@@ -58,7 +106,7 @@ def _signable(appeals):
 
 
 def _render_list(context, block=None, status=200):
-    appeals = queues.load_appeals([appeal_id for appeal_id, _ in context["rows"]])
+    appeals = queues.list_rows([appeal_id for appeal_id, _ in context["rows"]])
     context.update(
         appeals=appeals, signable=_signable(appeals),
         calendar=queues.DueCounter(working_calendar(), context["today"]),
@@ -80,13 +128,13 @@ def index():
 def live():
     """The live region (tabs and list) for polling: 204 when nothing changed since the digest the page has."""
     require("inbox.view")
-    context = _list_context()
     if request.args.get("part") == "tabs":
         # After the user's own action (appeals-changed): the counts only; the list keeps its messages.
-        return render(TEMPLATE, block="tabs", **context)
-    if request.args.get("since") == context["since"]:
+        return render(TEMPLATE, block="tabs", **_list_context())
+    # Nothing changed: one primary-key lookup, no counts, no list.
+    if request.args.get("since") == _since(today()):
         return "", 204
-    return _render_list(context, block="live")
+    return _render_list(_list_context(), block="live")
 
 
 @bp.get("/badge")
@@ -94,17 +142,21 @@ def live():
 def badge():
     """The nav badge: appeals waiting to be signed for plus supervised ones; it refreshes itself."""
     require("inbox.view")
-    return render("inbox/_badge.html", count=queues.badge_count(current_user, today()))
+    return render("inbox/_badge.html",
+                  count=queues.badge_count(current_user, today(), work.stamp(current_user.unit_id)))
 
 
 def _row(appeal_id, *, message, error=False, status=200):
     """The row again, with the message, and the list's new digest: the row keeps its message until
     something else changes in the list (the next poll would otherwise drop the signed row at once)."""
-    context = _list_context(request.form)
-    appeal = queues.load_appeals([appeal_id])[0]
+    args = request.form
+    tab, day = _tab(args.get("tab")), today()
+    since = _since(day)
+    page = max(args.get("page", 1, type=int) or 1, 1)
+    appeal = queues.list_rows([appeal_id])[0]
     return render(TEMPLATE, block="row", status=status, appeal=appeal, signable=_signable([appeal]),
-                  tab=context["tab"], list_args=context["list_args"], since_oob=context["since"],
-                  calendar=queues.DueCounter(working_calendar(), context["today"]), today=context["today"],
+                  tab=tab, list_args={"tab": tab, "page": page, **queues.InboxFilters.parse(args).as_args()},
+                  since_oob=since, calendar=queues.DueCounter(working_calendar(), day), today=day,
                   row_message=message, row_error=error)
 
 
@@ -130,7 +182,8 @@ def sign(appeal_id):
             return redirect(back, code=303)
         return _row(appeal_id, message=str(exc), error=True, status=409)
     if not is_fragment_request():
-        flash(f"已签收诉求 {appeal.receipt_no}。", "success")
+        flash(Markup('已签收诉求 {0}。<a href="{1}">去办理</a>').format(
+            appeal.receipt_no, url_for("appeals.show", appeal_id=appeal_id)), "success")
         return redirect(back, code=303)
     response = _row(appeal_id, message="已签收，请及时办理。")
     response.headers["HX-Trigger"] = "appeals-changed"

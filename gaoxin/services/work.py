@@ -1,0 +1,79 @@
+"""Work stamps: which units' inboxes an appeal's change touches, bumped once per transaction at commit.
+
+cases.transition() calls touch() for every appeal it moves. The units that see the appeal then (its lead
+department and co-handlers) and when the transaction commits (the lead it was sent to, the co-handlers it
+got) each get their stamp's version raised by one, in the same transaction, just before COMMIT — so the
+row locks are held for the shortest time, taken in unit order (no deadlock between two commits), and a
+rolled-back change bumps nothing. The inbox's live check compares one stamp with the one its page has.
+"""
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import WorkStamp, utcnow
+
+#: session.info key: {appeal: units that saw it when it was touched}.
+_TOUCHED = "gaoxin.work.touched"
+
+
+def _units_of(appeal):
+    units = {appeal.lead_unit_id, *(c.unit_id for c in appeal.co_handlers)}
+    units.discard(None)
+    return units
+
+
+def touch(appeal):
+    """Note that `appeal` changes in this transaction: the units that see it now, and at commit, get a new stamp."""
+    touched = db.session.info.setdefault(_TOUCHED, {})
+    touched.setdefault(appeal, set()).update(_units_of(appeal))
+
+
+def stamp(unit_id):
+    """The unit's stamp as (version, changed_at), or None before its first change: one primary-key lookup.
+    The time makes it unique to this database's history (a rebuilt database restarts the versions)."""
+    if unit_id is None:
+        return None
+    row = db.session.execute(
+        select(WorkStamp.version, WorkStamp.changed_at).where(WorkStamp.unit_id == unit_id)).first()
+    return tuple(row) if row else None
+
+
+def bump(session, unit_ids):
+    """Raise the stamps of these units by one (creating missing rows), in unit order."""
+    unit_ids = sorted(set(unit_ids))
+    if not unit_ids:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
+        raise RuntimeError(f"no upsert for {dialect}")
+    now = utcnow()
+    statement = insert(WorkStamp).values([{"unit_id": u, "version": 1, "changed_at": now} for u in unit_ids])
+    statement = statement.on_conflict_do_update(
+        index_elements=[WorkStamp.unit_id],
+        set_={"version": WorkStamp.version + 1, "changed_at": statement.excluded.changed_at},
+    )
+    session.execute(statement, execution_options={"synchronize_session": False})
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_on_commit(session):
+    touched = session.info.get(_TOUCHED)
+    if not touched:
+        return
+    # Flush first: the appeal's own UPDATE (with its version check) takes its row lock before the stamps'.
+    session.flush()
+    units = set()
+    for appeal, before in session.info.pop(_TOUCHED, {}).items():
+        units |= before
+        if not db.inspect(appeal).deleted:
+            units |= _units_of(appeal)
+    bump(session, units)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_touched(session):
+    session.info.pop(_TOUCHED, None)
