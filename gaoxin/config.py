@@ -93,4 +93,12 @@ def from_environment(instance_path):
         #: The enterprise service centre (the dispatch centre) as enterprises and staff know it: named in
         #: messages about cases waiting for dispatch and in page footers.
         "GAOXIN_CENTRE_NAME": os.environ.get("GAOXIN_CENTRE_NAME", "企业服务中心"),
+        #: The department that organises 高新沙龙 (its leads plan salons with the dispatcher), by unit name.
+        "GAOXIN_SALON_ORGANISER": os.environ.get("GAOXIN_SALON_ORGANISER", "经济运行局"),
+        #: The address enterprises reach the site at (e.g. https://gxt.example.gov.cn), printed on receipts
+        #: and notices with the lookup page's path; empty: the address of the request that printed it.
+        "GAOXIN_PUBLIC_URL": os.environ.get("GAOXIN_PUBLIC_URL", "").strip().rstrip("/"),
+        #: The largest registry export the import page accepts, in MB (a full export of 220,000 enterprises
+        #: is about 124 MB); every other request keeps MAX_CONTENT_LENGTH.
+        "GAOXIN_IMPORT_MAX_MB": int(os.environ.get("GAOXIN_IMPORT_MAX_MB", "300")),
     }

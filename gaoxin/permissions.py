@@ -43,6 +43,11 @@ ROLE_PERMISSIONS = {
     "appeal.note": CASE_ROLES - {Role.leader},
     "appeal.follow_up": frozenset({Role.clerk, Role.window, Role.dispatcher}),
     "appeal.withdraw": frozenset({Role.clerk, Role.window, Role.dispatcher}),
+    # 并案: the dispatcher, or the lead department, closes a duplicate into another appeal.
+    "appeal.merge": frozenset({Role.dispatcher}) | DEPARTMENT_ROLES,
+    # 常用语: a department's lead keeps its phrases; its staff insert them into replies and notes.
+    "phrase.manage": frozenset({Role.dept_lead}),
+    "phrase.use": DEPARTMENT_ROLES,
     # Policy applications (政策兑现申报)
     "application.create": frozenset({Role.clerk, Role.window}),
     "application.list": frozenset({Role.clerk, Role.window, Role.handler, Role.dept_lead, Role.leader}),
@@ -54,6 +59,14 @@ ROLE_PERMISSIONS = {
     # responsible department's lead (for their own department's policies) maintain it.
     "policy.view": CASE_ROLES | {Role.sysadmin},
     "policy.manage": frozenset({Role.sysadmin, Role.dept_lead}),
+    # Salons (高新沙龙): every case worker sees them; the organising department's lead and the dispatcher
+    # run them; counter staff enter appeals at the tables.
+    "salon.view": CASE_ROLES,
+    "salon.manage": frozenset({Role.dept_lead, Role.dispatcher}),
+    "salon.enter": frozenset({Role.clerk, Role.window, Role.dispatcher}),
+    # The zone's figures: leaders and the dispatcher see every department, a department lead their own.
+    "figures.view": frozenset({Role.leader, Role.dispatcher, Role.dept_lead}),
+    "figures.all_departments": frozenset({Role.leader, Role.dispatcher}),
 }
 
 
@@ -97,6 +110,10 @@ def _recorded_here_or_dispatcher(user, appeal):
     return user.has_role(Role.dispatcher) or appeal.recording_unit_id == user.unit_id
 
 
+def _dispatcher_or_lead_unit(user, appeal):
+    return user.has_role(Role.dispatcher) or _in_lead_unit(user, appeal)
+
+
 def _manages_policy(user, policy):
     return user.has_role(Role.sysadmin) or policy.department_id == user.unit_id
 
@@ -114,8 +131,11 @@ OBJECT_CHECKS = {
     "appeal.opinion": _co_handler_pending,
     "appeal.follow_up": _recorded_here_or_dispatcher,
     "appeal.withdraw": _recorded_here_or_dispatcher,
+    "appeal.merge": _dispatcher_or_lead_unit,
+    "phrase.manage": lambda user, phrase: phrase.unit_id == user.unit_id,
     "application.create": lambda user, application: application.intake_unit_id == user.unit_id,
     "application.review": lambda user, application: application.department_id == user.unit_id,
+    "salon.enter": lambda user, salon: _salon_takes_entries(user, salon),
 }
 
 
@@ -226,6 +246,7 @@ APPEAL_ACTION_PERMISSIONS = {
     "appeal.reply": "reply",
     "appeal.follow_up": "follow_up_satisfied",
     "appeal.withdraw": "withdraw",
+    "appeal.merge": "merge",
 }
 
 
@@ -244,7 +265,24 @@ def appeal_actions_for(user, appeal):
 SUBJECT_CHECKS = {
     # Only the unit configured as the paying unit (财政金融局) pays out policy money.
     "application.disburse": lambda user: bool(user.unit.is_paying_unit),
+    "salon.manage": lambda user: _organises_salons(user),
 }
+
+
+def salon_organiser_name():
+    """The organising department's unit name: GAOXIN_SALON_ORGANISER, default the article's 经济运行局."""
+    from flask import current_app
+
+    return current_app.config.get("GAOXIN_SALON_ORGANISER") or "经济运行局"
+
+
+def _organises_salons(user):
+    # The dispatcher, or a lead of the configured organising department.
+    return user.has_role(Role.dispatcher) or (user.unit is not None and user.unit.name == salon_organiser_name())
+
+
+def _salon_takes_entries(user, salon):
+    return salon.state.value in ("open", "held")
 
 
 def visible_applications(user):

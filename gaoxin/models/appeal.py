@@ -5,6 +5,8 @@ from sqlalchemy.sql.elements import Grouping
 
 from ..extensions import db
 from ..workflow import ANSWERED_APPEAL_STATES, DEPARTMENT_APPEAL_STATES, AppealState
+from .event import Event
+from .salon import Salon  # noqa: F401 - moved to models/salon.py; kept importable from here
 from .base import (
     EnumString, LabelledEnum, StateEnum, UTCDateTime, coerce_to_enum, enum_check, enum_column_type, sql_values,
     utcnow,
@@ -68,6 +70,8 @@ DEFAULT_HANDLING_DAYS = 5
 SIGN_DAYS = 1
 #: Appeal content limit, in characters.
 CONTENT_MAX = 5000
+#: The state title of a merged duplicate (its state is withdrawn: closed without an answer of its own).
+MERGED_TITLE = "已并案"
 
 category_co_units = db.Table(
     "category_co_units",
@@ -94,19 +98,6 @@ class AppealCategory(db.Model):
     co_units = relationship("Unit", secondary=category_co_units, lazy="selectin", order_by="Unit.id")
 
 
-class Salon(db.Model):
-    """A 高新沙龙 meeting; appeals recorded during it are tagged with it."""
-
-    __tablename__ = "salons"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    theme: Mapped[str] = mapped_column(String(100))
-    held_on = mapped_column(Date, nullable=False, index=True)
-    venue: Mapped[str | None] = mapped_column(String(100))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
 class Appeal(db.Model):
     __tablename__ = "appeals"
     __table_args__ = (
@@ -126,6 +117,8 @@ class Appeal(db.Model):
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    #: Why the appeal has no contact with a mobile (nobody to call for the 回访 otherwise).
+    no_contact_reason: Mapped[str | None] = mapped_column(String(200))
     category_id: Mapped[int] = mapped_column(ForeignKey("appeal_categories.id"))
     channel: Mapped[str] = mapped_column(enum_column_type(Channel))
     salon_id: Mapped[int | None] = mapped_column(ForeignKey("salons.id"), index=True)
@@ -161,6 +154,10 @@ class Appeal(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     version: Mapped[int] = mapped_column(default=1)
+    #: 并案: the main appeal this duplicate was merged into (its state is then withdrawn). Figures count the
+    #: main case once: exclude merged ones with `Appeal.merged_into_id.is_(None)` (see `is_merged`).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), index=True)
+    merged_at = mapped_column(UTCDateTime, nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
     _coerce_enums = coerce_to_enum("state")
@@ -169,6 +166,7 @@ class Appeal(db.Model):
     contact = relationship("Contact", lazy="joined")
     category = relationship("AppealCategory", lazy="joined", innerjoin=True)
     salon = relationship("Salon", lazy="joined")
+    merged_into = relationship("Appeal", remote_side=[id], foreign_keys=[merged_into_id], lazy="select")
     recorded_by = relationship("User", foreign_keys=[recorded_by_id], lazy="raise_on_sql")
     recording_unit = relationship("Unit", foreign_keys=[recording_unit_id], lazy="joined", innerjoin=True)
     lead_unit = relationship("Unit", foreign_keys=[lead_unit_id], lazy="joined")
@@ -193,7 +191,12 @@ class Appeal(db.Model):
 
     @property
     def state_title(self):
-        return AppealState(self.state).title
+        return MERGED_TITLE if self.is_merged else AppealState(self.state).title
+
+    @property
+    def is_merged(self):
+        """A duplicate closed into another appeal (并案): count it nowhere, the main case stands for it."""
+        return self.merged_into_id is not None
 
     @property
     def channel_title(self):
@@ -211,6 +214,14 @@ class Appeal(db.Model):
     def is_supervised(self):
         return self.supervised_at is not None
 
+
+# The dashboard (services/figures.py): every figure of a period is one aggregate over the appeals dispatched in
+# it, read from this index alone (no table rows), grouped by department, category, channel or intake unit.
+Index("ix_appeals_figures", Appeal.dispatched_at, Appeal.lead_unit_id, Appeal.signed_in_time, Appeal.replied_at,
+      Appeal.replied_in_time, Appeal.reply_outcome, Appeal.satisfaction, Appeal.return_count, Appeal.category_id,
+      Appeal.channel, Appeal.recording_unit_id)
+# The returns (退单) each department made in a period.
+Index("ix_events_action_at", Event.action, Event.at, Event.actor_unit_id)
 
 # Every list's filter and sort, at 1,000,000 appeals:
 Index("ix_appeals_lead_state_due", Appeal.lead_unit_id, Appeal.state, Appeal.due_on)

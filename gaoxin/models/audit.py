@@ -37,9 +37,67 @@ AUDIT_ACTION_LABELS = {
     "config_changed": "修改配置",
     "audit_verified": "校验审计链",
     "audit_archived": "归档审计日志",
+    "data_exported": "导出数据",
+    "salon_created": "新建沙龙",
+    "salon_updated": "修改沙龙",
+    "salon_published": "发布沙龙报名",
+    "salon_held": "沙龙已举办",
+    "salon_summarised": "沙龙总结",
+    "salon_signup_accepted": "接受沙龙报名",
+    "salon_signup_declined": "婉拒沙龙报名",
+    "salon_participants_added": "添加参会企业",
+    "salon_participant_removed": "移出参会企业",
 }
 
 AUDIT_RESULT_LABELS = {"ok": "成功", "failed": "失败", "denied": "拒绝"}
+
+#: What a refused request tried (the detail of an access_denied entry: a permission of permissions.py, or
+#: "<object>.<action>" for a case outside the user's sight), in words the auditor reads.
+PERMISSION_LABELS = {
+    "enterprise.view": "查看企业档案",
+    "enterprise.create": "登记企业",
+    "enterprise.edit": "修改企业档案",
+    "enterprise.reveal_mobile": "查看完整手机号",
+    "enterprise.import": "导入企业",
+    "unit.manage": "管理单位",
+    "user.manage": "管理用户",
+    "user.roles": "分配角色",
+    "user.unlock": "解除账号锁定",
+    "audit.view": "查看审计日志",
+    "appeal.create": "登记诉求",
+    "appeal.list": "查看诉求列表",
+    "appeal.view": "查看诉求",
+    "appeal.dispatch": "派单",
+    "appeal.supervise": "督办",
+    "appeal.decide_extension": "审批延期",
+    "inbox.view": "查看部门收件箱",
+    "appeal.sign": "签收诉求",
+    "appeal.return": "退单",
+    "appeal.extend": "申请延期",
+    "appeal.reply": "答复诉求",
+    "appeal.opinion": "提交协办意见",
+    "appeal.assign": "指派经办人",
+    "appeal.note": "添加内部备注",
+    "appeal.follow_up": "回访",
+    "appeal.withdraw": "撤回诉求",
+    "appeal.merge": "并案",
+    "phrase.manage": "管理常用语",
+    "phrase.use": "使用常用语",
+    "application.create": "政策申报收件",
+    "application.list": "查看政策申报列表",
+    "application.view": "查看政策申报",
+    "application.check": "形式审查",
+    "application.review": "实质审查",
+    "application.disburse": "拨付",
+    "settings.manage": "修改系统设置",
+    "policy.view": "查看政策目录",
+    "policy.manage": "维护政策",
+    "salon.view": "查看高新沙龙",
+    "salon.manage": "管理高新沙龙",
+    "salon.enter": "沙龙现场登记",
+    "figures.view": "查看统计",
+    "figures.all_departments": "查看全部部门统计",
+}
 
 #: Audited object types (the model's class name) and their Chinese names, for the auditor's filter.
 AUDIT_OBJECT_LABELS = {
@@ -51,6 +109,8 @@ AUDIT_OBJECT_LABELS = {
     "Application": "政策申报",
     "Policy": "政策",
     "Salon": "高新沙龙",
+    "Contact": "企业联系人",
+    "Export": "导出",
 }
 
 
@@ -86,6 +146,17 @@ class AuditEntry(db.Model):
         return AUDIT_RESULT_LABELS.get(self.result, self.result)
 
     @property
+    def detail_title(self):
+        """The detail as the auditor reads it: a refused permission by its Chinese name (code kept after it)."""
+        if self.action == "access_denied" and self.detail in PERMISSION_LABELS:
+            return f"{PERMISSION_LABELS[self.detail]}（{self.detail}）"
+        return self.detail or ""
+
+    @property
+    def object_kind_title(self):
+        return AUDIT_OBJECT_LABELS.get(self.object_type, self.object_type or "")
+
+    @property
     def object_title(self):
         if not self.object_type:
             return ""
@@ -94,6 +165,37 @@ class AuditEntry(db.Model):
 
 
 Index("ix_audit_entries_action_at", AuditEntry.action, AuditEntry.at)
+
+#: Object type → the column that names an object of that type (for `names_of`).
+_NAMING_COLUMNS = {
+    "User": "name", "Unit": "name", "Enterprise": "name", "Appeal": "receipt_no", "Application": "receipt_no",
+    "Policy": "title", "Salon": "theme", "ImportJob": "filename", "Contact": "name",
+}
+
+
+def names_of(entries):
+    """{"users": {user id: name}, "objects": {(object type, object id): name}} for a page of entries, one
+    query per kind: the log names people and objects, not "用户 #10". Read-only."""
+    from sqlalchemy import select
+
+    from . import Appeal, Application, Contact, Enterprise, ImportJob, Policy, Salon, Unit, User
+
+    models = {"User": User, "Unit": Unit, "Enterprise": Enterprise, "Appeal": Appeal, "Application": Application,
+              "Policy": Policy, "Salon": Salon, "ImportJob": ImportJob, "Contact": Contact}
+    wanted = {}
+    for entry in entries:
+        if entry.user_id:
+            wanted.setdefault("User", set()).add(entry.user_id)
+        if entry.object_type in models and entry.object_id and entry.object_id.isdigit():
+            wanted.setdefault(entry.object_type, set()).add(int(entry.object_id))
+    found = {}
+    for kind, ids in wanted.items():
+        model = models[kind]
+        column = getattr(model, _NAMING_COLUMNS[kind])
+        found[kind] = dict(db.session.execute(select(model.id, column).where(model.id.in_(ids))).all())
+    users = found.get("User", {})
+    objects = {(kind, str(i)): name for kind, names in found.items() for i, name in names.items() if name}
+    return {"users": users, "objects": objects}
 
 
 #: The chain's starting point: the "previous hash" of entry 1.

@@ -1,0 +1,451 @@
+"""The zone's figures (数据看板): per department the counts, the three rates (三率) and the on-time rate over a
+period, the same cut by category, channel and intake unit, a monthly trend, overdue work now, and
+applications per policy. Reads only; raises nothing.
+
+How the numbers are defined (the cohort of a period is the appeals dispatched in it, by their current lead
+department; a returned appeal counts again where it is sent next):
+- response rate 响应率 = signed within 1 working day / dispatched
+- resolution rate 解决率 = replied 已解决 or 建议已采纳 / replied
+- satisfaction rate 满意率 = 满意 + 基本满意 / followed up
+- on-time closing rate 按时办结率 = replied by the due date / replied
+- average working days to reply = mean of working days (dispatch day, reply day], China dates
+
+How it stays fast: the whole page is three GROUP BYs over the appeals dispatched in the period (department ×
+dispatch day, department × reply day, category × channel × intake unit), each an index-only range scan of
+ix_appeals_figures, summed in Python; average working days come from the per-day counts (working days between
+two dates is W(end) - W(start), W the running count of working days).
+"""
+from dataclasses import dataclass, field
+from datetime import date, timedelta, timezone
+
+from sqlalchemy import Date, and_, case, cast, func, select, text
+
+from ..extensions import db
+from ..localtime import local_midnight
+from ..models import (
+    Appeal, AppealCategory, Application, Channel, Event, Policy, ReplyOutcome, Satisfaction, SupplementNotice, Unit,
+    UnitKind,
+)
+from ..models.appeal import EFFECTIVE_DUE
+from ..permissions import can
+from ..workflow import DEPARTMENT_APPEAL_STATES, ApplicationOutcome
+from .calendar import today as china_today
+from .calendar import working_calendar
+
+#: (key, Chinese name, formula shown beside it)
+RATES = [
+    ("response", "响应率", "按时签收数 ÷ 派单数"),
+    ("resolution", "解决率", "已解决及建议已采纳数 ÷ 已答复数"),
+    ("satisfaction", "满意率", "满意及基本满意数 ÷ 已回访数"),
+    ("on_time", "按时办结率", "按期答复数 ÷ 已答复数"),
+]
+RATE_FORMULAS = {key: formula for key, _, formula in RATES}
+RATE_NAMES = {key: name for key, name, _ in RATES}
+
+#: The counts of a row, in table order: (key, Chinese column title).
+COUNTS = [
+    ("dispatched", "派单数"), ("signed_on_time", "按时签收"), ("replied", "已答复"), ("resolved", "已解决/采纳"),
+    ("followed_up", "已回访"), ("satisfied", "满意/基本满意"), ("replied_on_time", "按期答复"),
+]
+#: The channels the dashboard cuts by (the issue's five; phone shows when it has figures).
+CHANNEL_ORDER = [c.value for c in Channel]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate as numerator over denominator; no value when the denominator is 0 (shown as —)."""
+
+    num: int
+    den: int
+
+    @property
+    def value(self):
+        return None if not self.den else self.num / self.den
+
+    @property
+    def text(self):
+        return "—" if not self.den else f"{self.num / self.den * 100:.1f}%"
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass
+class Row:
+    """One line of a figures table: the group's name, its counts and its rates."""
+
+    key: object
+    name: str
+    dispatched: int = 0
+    signed_on_time: int = 0
+    replied: int = 0
+    resolved: int = 0
+    followed_up: int = 0
+    satisfied: int = 0
+    replied_on_time: int = 0
+    returned: int = 0
+    overdue: int = 0
+    workdays_sum: int = 0
+
+    @property
+    def response(self):
+        return Rate(self.signed_on_time, self.dispatched)
+
+    @property
+    def resolution(self):
+        return Rate(self.resolved, self.replied)
+
+    @property
+    def satisfaction(self):
+        return Rate(self.satisfied, self.followed_up)
+
+    @property
+    def on_time(self):
+        return Rate(self.replied_on_time, self.replied)
+
+    @property
+    def avg_workdays(self):
+        return None if not self.replied else self.workdays_sum / self.replied
+
+    @property
+    def avg_workdays_text(self):
+        value = self.avg_workdays
+        return "—" if value is None else f"{value:.1f}"
+
+    def add(self, other):
+        for name in ("dispatched", "signed_on_time", "replied", "resolved", "followed_up", "satisfied",
+                     "replied_on_time", "returned", "overdue", "workdays_sum"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Period:
+    """A range of China dates [start, end], both included."""
+
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def label(self):
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+    def utc_bounds(self):
+        """[lo, hi) in naive UTC, as the timestamps are stored."""
+        lo = local_midnight(self.start).astimezone(timezone.utc).replace(tzinfo=None)
+        hi = local_midnight(self.end + timedelta(days=1)).astimezone(timezone.utc).replace(tzinfo=None)
+        return lo, hi
+
+
+def period_for(kind, start=None, end=None, on=None):
+    """This month, this year, or a custom range (already validated by the form)."""
+    on = on or china_today()
+    if kind == "year":
+        return Period("year", date(on.year, 1, 1), date(on.year, 12, 31))
+    if kind == "custom" and start and end:
+        return Period("custom", start, end)
+    first = on.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return Period("month", first, last)
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def department_scope(user):
+    """None when `user` sees every department, else the one department id they see (a department lead)."""
+    if can(user, "figures.all_departments"):
+        return None
+    return user.unit_id
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _is_sqlite():
+    return db.engine.dialect.name == "sqlite"
+
+
+def _local_day(column):
+    """The China date of a UTC timestamp column, in SQL."""
+    if _is_sqlite():
+        return func.date(column, "+8 hours")
+    return cast(column + text("interval '8 hours'"), Date)
+
+
+def _as_date(value):
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _cohort(period, department_id):
+    lo, hi = period.utc_bounds()
+    conditions = [Appeal.dispatched_at >= lo, Appeal.dispatched_at < hi]
+    if department_id is not None:
+        conditions.append(Appeal.lead_unit_id == department_id)
+    return and_(*conditions)
+
+
+_GOOD_OUTCOMES = [ReplyOutcome.resolved.value, ReplyOutcome.adopted.value]
+_CONTENT = [Satisfaction.satisfied.value, Satisfaction.basically.value]
+
+
+def _count_columns():
+    replied = Appeal.replied_at.is_not(None)
+    return [
+        func.count().label("dispatched"),
+        func.sum(case((Appeal.signed_in_time.is_(True), 1), else_=0)).label("signed_on_time"),
+        func.count(Appeal.replied_at).label("replied"),
+        func.sum(case((and_(replied, Appeal.reply_outcome.in_(_GOOD_OUTCOMES)), 1), else_=0)).label("resolved"),
+        func.count(Appeal.satisfaction).label("followed_up"),
+        func.sum(case((Appeal.satisfaction.in_(_CONTENT), 1), else_=0)).label("satisfied"),
+        func.sum(case((and_(replied, Appeal.replied_in_time.is_(True)), 1), else_=0)).label("replied_on_time"),
+    ]
+
+
+def _row_from(result, key, name=""):
+    return Row(key=key, name=name, **{name_: int(getattr(result, name_) or 0) for name_, _ in COUNTS})
+
+
+@dataclass
+class Cohort:
+    """The period's cohort read once: counts by (lead department, dispatch day) and replies by (lead department,
+    reply day), from which the department rows, the zone's total, average working days and the monthly trend
+    are all summed."""
+
+    by_day: list  # [(lead id, China date of dispatch, counts in COUNTS order)]
+    replies: list  # [(lead id, China date of the reply, count)]
+
+
+_COUNT_NAMES = [name for name, _ in COUNTS]
+_REPLIED = _COUNT_NAMES.index("replied")
+
+
+def read_cohort(period):
+    """Two GROUP BYs over the appeals dispatched in `period` (every department: the zone's total needs them);
+    counts stay plain tuples in COUNTS order until they are summed."""
+    dispatched_day = _local_day(Appeal.dispatched_at)
+    by_day = [(r[0], _as_date(r[1]), tuple(int(v or 0) for v in r[2:])) for r in db.session.execute(
+        select(Appeal.lead_unit_id, dispatched_day, *_count_columns())
+        .where(_cohort(period, None)).group_by(Appeal.lead_unit_id, dispatched_day))]
+    replied_day = _local_day(Appeal.replied_at)
+    replies = [(r[0], _as_date(r[1]), r[2]) for r in db.session.execute(
+        select(Appeal.lead_unit_id, replied_day, func.count())
+        .where(_cohort(period, None), Appeal.replied_at.is_not(None)).group_by(Appeal.lead_unit_id, replied_day))]
+    return Cohort(by_day, replies)
+
+
+def _running_workdays(days):
+    """{day: working days from the first of `days` up to and including day}: W, so that the working days in
+    (a, b] are W(b) - W(a)."""
+    if not days:
+        return {}
+    calendar = working_calendar()
+    first, last = min(days), max(days)
+    running, ordinal, d = 0, {}, first
+    while d <= last:
+        running += calendar.is_workday(d)
+        ordinal[d] = running
+        d += timedelta(days=1)
+    return ordinal
+
+
+def _sum_counts(parts):
+    """{key: Row} from (key, counts tuple) pairs."""
+    sums = {}
+    for key, counts in parts:
+        total = sums.get(key)
+        sums[key] = list(counts) if total is None else [a + b for a, b in zip(total, counts)]
+    return {key: Row(key=key, name="", **dict(zip(_COUNT_NAMES, counts))) for key, counts in sums.items()}
+
+
+def _rows_by_lead(cohort):
+    """{lead id: Row} with counts and working-day sums (None: the appeals waiting for re-dispatch)."""
+    ordinal = _running_workdays({d for _, d, _ in cohort.by_day} | {d for _, d, _ in cohort.replies})
+    rows = _sum_counts((lead, counts) for lead, _, counts in cohort.by_day)
+    workdays = {}
+    for lead, day, counts in cohort.by_day:
+        workdays[lead] = workdays.get(lead, 0) - counts[_REPLIED] * ordinal[day]
+    for lead, day, n in cohort.replies:
+        workdays[lead] = workdays.get(lead, 0) + n * ordinal[day]
+    for lead, row in rows.items():
+        row.workdays_sum = workdays.get(lead, 0)
+    return rows
+
+
+def _returns(period):
+    """{department id: returns (退单) it made in the period}."""
+    lo, hi = period.utc_bounds()
+    query = (select(Event.actor_unit_id, func.count()).where(Event.action == "return", Event.at >= lo, Event.at < hi)
+             .group_by(Event.actor_unit_id))
+    return dict(db.session.execute(query).all())
+
+
+def _overdue_now(on):
+    """{department id: its open appeals past their running deadline now}."""
+    open_states = [s.value for s in DEPARTMENT_APPEAL_STATES]
+    query = (select(Appeal.lead_unit_id, func.count()).where(Appeal.state.in_(open_states), EFFECTIVE_DUE < on)
+             .group_by(Appeal.lead_unit_id))
+    return dict(db.session.execute(query).all())
+
+
+def departments():
+    """Active departments, by id."""
+    return list(db.session.scalars(
+        select(Unit).where(Unit.kind == UnitKind.department.value, Unit.active.is_(True)).order_by(Unit.id)))
+
+
+@dataclass
+class DepartmentTable:
+    """The per-department table, the zone's total row and the ranking on each rate."""
+
+    rows: list
+    total: Row
+    rankings: dict = field(default_factory=dict)
+
+
+def by_department(period, department_id=None, on=None, cohort=None):
+    """The per-department figures of `period` (one department for a lead), the zone total beside them."""
+    on = on or china_today()
+    cohort = cohort or read_cohort(period)
+    by_lead = _rows_by_lead(cohort)
+    returns, overdue = _returns(period), _overdue_now(on)
+    units = departments()
+    if department_id is not None:
+        units = [u for u in units if u.id == department_id]
+    rows = []
+    for unit in units:
+        row = by_lead.get(unit.id) or Row(key=unit.id, name="")
+        row.name = unit.name
+        row.returned, row.overdue = returns.get(unit.id, 0), overdue.get(unit.id, 0)
+        rows.append(row)
+    zone = Row(key=0, name="全区合计")
+    for row in by_lead.values():
+        zone.add(row)
+    zone.returned, zone.overdue = sum(returns.values()), sum(overdue.values())
+    rankings = {key: rank(rows, key) for key, _, _ in RATES}
+    return DepartmentTable(rows=rows, total=zone, rankings=rankings)
+
+
+def rank(rows, rate_key):
+    """[(place, row, rate)] best first; rows whose rate has no denominator come last, unplaced."""
+    with_value = [r for r in rows if getattr(r, rate_key).value is not None]
+    without = [r for r in rows if getattr(r, rate_key).value is None]
+    with_value.sort(key=lambda r: (-getattr(r, rate_key).value, -getattr(r, rate_key).den, r.name))
+    ranked, place, previous = [], 0, None
+    for index, row in enumerate(with_value, 1):
+        value = getattr(row, rate_key).value
+        if value != previous:
+            place, previous = index, value
+        ranked.append((place, row, getattr(row, rate_key)))
+    return ranked + [(None, row, getattr(row, rate_key)) for row in without]
+
+
+def read_cuts(period, department_id=None):
+    """[(category id, channel, intake unit id, counts)] of the period's cohort: one GROUP BY for all three cuts
+    (at most categories × channels × intake units groups), summed per cut in Python."""
+    keys = (Appeal.category_id, Appeal.channel, Appeal.recording_unit_id)
+    query = select(*keys, *_count_columns()).where(_cohort(period, department_id)).group_by(*keys)
+    return [(r[0], r[1], r[2], tuple(int(v or 0) for v in r[3:])) for r in db.session.execute(query)]
+
+
+def cut(dimension, period, department_id=None, parts=None):
+    """The same counts and rates by category, channel or intake unit ('category' | 'channel' | 'unit')."""
+    parts = read_cuts(period, department_id) if parts is None else parts
+    position = {"category": 0, "channel": 1, "unit": 2}[dimension]
+    grouped = _sum_counts((part[position], part[3]) for part in parts)
+    if dimension == "category":
+        names = dict(db.session.execute(select(AppealCategory.id, AppealCategory.name)).all())
+        order = sorted(grouped, key=lambda k: names.get(k, ""))
+    elif dimension == "channel":
+        names = {c.value: c.title for c in Channel}
+        order = [c for c in CHANNEL_ORDER if c in grouped or c != Channel.phone.value]
+    else:
+        names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(grouped) or [0]))).all())
+        order = sorted(grouped, key=lambda k: -grouped[k].dispatched)
+    rows = []
+    for key in order:
+        row = grouped.get(key) or Row(key=key, name="")
+        row.name = names.get(key, str(key))
+        rows.append(row)
+    return rows
+
+
+def monthly_trend(period, department_id=None, cohort=None):
+    """[Row named YYYY-MM] for every month the period touches (dispatched and the rates)."""
+    cohort = cohort or read_cohort(period)
+    sums = _sum_counts((f"{day:%Y-%m}", counts) for lead, day, counts in cohort.by_day
+                       if department_id is None or lead == department_id)
+    months, d = [], period.start.replace(day=1)
+    while d <= period.end:
+        key = f"{d:%Y-%m}"
+        row = sums.get(key) or Row(key=key, name="")
+        row.name = key
+        months.append(row)
+        d = (d + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def applications_by_policy(period, department_id=None):
+    """Per policy, the applications submitted in the period: received, accepted, supplements asked,
+    approved, amount approved and disbursed."""
+    lo, hi = period.utc_bounds()
+    approved = Application.outcome == ApplicationOutcome.approved.value
+    notices = (select(SupplementNotice.application_id, func.count().label("n"))
+               .group_by(SupplementNotice.application_id).subquery())
+    query = (
+        select(
+            Policy.id, Policy.code, Policy.title,
+            func.count(Application.id).label("received"),
+            func.count(Application.accepted_on).label("accepted"),
+            func.coalesce(func.sum(notices.c.n), 0).label("supplements"),
+            func.sum(case((approved, 1), else_=0)).label("approved"),
+            func.coalesce(func.sum(case((approved, Application.approved_amount), else_=None)), 0).label("amount_approved"),
+            func.coalesce(func.sum(Application.disbursed_amount), 0).label("amount_disbursed"),
+        )
+        .join(Application, Application.policy_id == Policy.id)
+        .outerjoin(notices, notices.c.application_id == Application.id)
+        .where(Application.submitted_at >= lo, Application.submitted_at < hi)
+        .group_by(Policy.id, Policy.code, Policy.title)
+        .order_by(Policy.code)
+    )
+    if department_id is not None:
+        query = query.where(Policy.department_id == department_id)
+    return [r._asdict() for r in db.session.execute(query)]
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page shows for one period and one scope."""
+
+    period: Period
+    department_id: int | None
+    departments: DepartmentTable
+    categories: list
+    channels: list
+    units: list
+    trend: list
+    policies: list
+
+
+def dashboard(user, period):
+    """The dashboard of `period` as `user` may see it."""
+    scope = department_scope(user)
+    cohort, parts = read_cohort(period), read_cuts(period, scope)
+    return Dashboard(
+        period=period, department_id=scope, departments=by_department(period, scope, cohort=cohort),
+        categories=cut("category", period, scope, parts), channels=cut("channel", period, scope, parts),
+        units=cut("unit", period, scope, parts), trend=monthly_trend(period, scope, cohort=cohort),
+        policies=applications_by_policy(period, scope),
+    )
+
+
+def key_figures(user, on=None):
+    """The few figures a home page shows: this month's dispatched and three rates, and overdue now, for the
+    user's scope (the zone, or their department)."""
+    on = on or china_today()
+    period = period_for("month", on=on)
+    scope = department_scope(user)
+    table = by_department(period, scope, on=on)
+    row = table.total if scope is None else (table.rows[0] if table.rows else Row(key=scope, name=""))
+    return {"period": period, "row": row, "scope_name": "全区" if scope is None else (row.name or "本部门")}
+
