@@ -6,11 +6,13 @@ scripts/setup-venv
 PY=.venv/bin/python
 export PYTHONDONTWRITEBYTECODE=1
 
-# Browser tests need Debian's Chromium, CJK fonts and pdftotext (printed notices); CI installs what is missing.
+# Browser tests need Debian's Chromium, CJK fonts, pdftotext (printed notices) and Java (the Nu HTML
+# Checker); CI installs what is missing.
 missing=""
 for pkg in chromium fonts-noto-cjk poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done
+command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
 if [ -n "$missing" ] && [ "${CI:-}" = "true" ]; then
   echo "== installing$missing for the browser tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null

@@ -17,6 +17,7 @@ def init_app(app):
     app.jinja_env.filters["amount_in_words"] = amount_in_words
     app.jinja_env.filters["formats_title"] = formats_title
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
+    app.jinja_env.globals["public_url"] = public_url
     # The state enums, so that a template names a state (`a.state == AppealState.dispatched`), never spells it.
     app.jinja_env.globals.update(AppealState=AppealState, ApplicationState=ApplicationState,
                                  ApplicationOutcome=ApplicationOutcome)
@@ -39,7 +40,20 @@ def _appeal_action_title(action):
 
     if action == "register":
         return "登记"
+    if action == "due_recomputed":
+        return "期限重新计算"
     try:
         return AppealAction(action).title
     except ValueError:
         return action
+
+
+def public_url(endpoint="public.lookup", **values):
+    """A public page's address as printed on paper: GAOXIN_PUBLIC_URL and the page's path, never the host
+    the clerk's browser happened to use (an intranet address means nothing to an enterprise)."""
+    from flask import current_app, url_for
+
+    base = current_app.config.get("GAOXIN_PUBLIC_URL") or ""
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    return base + url_for(endpoint, **values)

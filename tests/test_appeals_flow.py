@@ -396,3 +396,16 @@ def test_an_action_without_a_readable_version_is_refused_and_changes_nothing(cli
     assert response.status_code == 409 and "页面已过期或不完整，请刷新页面后重试。" in text_of(response)
     db.session.expire_all()
     assert db.session.get(Appeal, appeal.id).state == "dispatched"
+
+
+def test_intake_for_a_deregistered_enterprise_warns_the_clerk_before_and_after_recording(client, people, make_enterprise, db):
+    enterprise = make_enterprise(name="成都已注销测试有限公司", status="注销")
+    log_in(client, people["clerk"].username)
+    form = text_of(client.get(f"/appeals/new?enterprise={enterprise.id}"))
+    assert "注意：该企业登记状态为“注销”" in form
+    response = client.post("/appeals/new", data={
+        "submission_token": "deregistered-1", "enterprise_id": enterprise.id, "category_id": people["category"].id,
+        "channel": "building_station", "content": "注销企业的遗留事项。", "contact_name": "张三",
+        "contact_mobile": "13812345678"}, follow_redirects=True)
+    page = text_of(response)
+    assert "诉求已登记" in page and "该企业登记状态为“注销”，请核实企业是否仍在经营。" in page

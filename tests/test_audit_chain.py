@@ -376,7 +376,7 @@ def test_the_denials_filter_lists_only_refusals(client, login_as, make_user, den
     assert 'href="/audit?action=access_denied">越权尝试</a>' in page
     rows = rows_of(client.get("/audit?action=access_denied&date_to=2026-03-02"))
     assert len(rows) == 2
-    assert all(re.search(rf"{clerk.username}\s+越权尝试 诉求 #10\d 拒绝 appeal.view", row) for row in rows), rows
+    assert all(re.search(rf"{clerk.username}\s+越权尝试 诉求 #10\d 拒绝 查看诉求（appeal.view）", row) for row in rows), rows
 
 
 def test_a_user_refused_twenty_times_within_ten_minutes_is_flagged(client, login_as, make_user, denials):

@@ -15,6 +15,8 @@ class UnitForm(Form):
     )
     kind = ChoiceField("单位类型", choices=select_choices(UnitKind.choices()), validators=[DataRequired("请选择单位类型。")])
     is_paying_unit = BooleanField("拨付单位（负责拨付政策资金，仅限职能部门）")
+    phone = StringField("对外电话", validators=[Length(max=30, message="电话不超过30个字符。")],
+                        description="印在回执和通知书上，如 028-85180001")
 
 
 _USERNAME_RULE = Regexp(r"^[A-Za-z0-9._-]{3,40}$", message="用户名为3至40位英文字母、数字或 . _ -。")

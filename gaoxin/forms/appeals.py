@@ -4,6 +4,7 @@ from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectFiel
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..models.appeal import CONTENT_MAX, Channel, ReplyOutcome, Satisfaction
+from ..models.phrases import PHRASE_MAX
 from ..registry_text import validate_mobile
 from .base import Form
 from .fields import VersionedForm
@@ -20,6 +21,8 @@ class IntakeForm(Form):
     contact_id = SelectField("联系人", coerce=_int_or_none, validate_choice=False)
     contact_name = StringField("新联系人姓名", validators=[Optional(), Length(max=40, message="姓名不能超过40个字。")])
     contact_mobile = StringField("新联系人手机", validators=[Optional(), Length(max=20)])
+    no_contact_reason = StringField("无法提供联系人手机的原因", validators=[
+        Optional(), Length(max=200, message="原因不能超过200个字。")])
     category_id = SelectField("诉求类别", coerce=_int_or_none, validate_choice=False)
     channel = SelectField("受理渠道", choices=Channel.choices(), validate_choice=False)
     salon_id = SelectField("所属沙龙", coerce=_int_or_none, validate_choice=False)
@@ -112,3 +115,16 @@ class FollowUpForm(VersionedForm):
 
 class WithdrawForm(VersionedForm):
     reason = TextAreaField("撤回原因", validators=[DataRequired("请说明撤回原因。"), Length(max=1000)])
+
+
+class MergeForm(VersionedForm):
+    main_receipt = StringField("主诉求回执号", validators=[DataRequired("请填写主诉求的回执号。"), Length(max=30)],
+                               filters=[lambda v: "".join(v.split()).upper() if isinstance(v, str) else v],
+                               description="本诉求将并入该诉求办理，答复一并告知本企业")
+    reason = TextAreaField("并案说明", validators=[Optional(), Length(max=500, message="并案说明不能超过500个字。")])
+
+
+class PhraseForm(Form):
+    text = TextAreaField("常用语", validators=[
+        DataRequired("请填写常用语内容。"), Length(max=PHRASE_MAX, message=f"常用语不能超过{PHRASE_MAX}个字。")])
+    position = IntegerField("排序", default=0, validators=[Optional(), NumberRange(0, 999, "排序应为0至999的整数，小的在前。")])

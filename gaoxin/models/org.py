@@ -70,6 +70,8 @@ class Unit(db.Model):
     #: Pays out approved policy money (财政金融局 in the demo).
     is_paying_unit: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    #: The counter's telephone, printed on receipts and notices the unit hands out.
+    phone: Mapped[str | None] = mapped_column(String(30))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     users = relationship("User", back_populates="unit", lazy="raise_on_sql")

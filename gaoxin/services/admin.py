@@ -85,10 +85,10 @@ def _check_unit(name, kind, is_paying_unit, unit=None):
     return name, kind, bool(is_paying_unit)
 
 
-def create_unit(name, kind, is_paying_unit=False):
+def create_unit(name, kind, is_paying_unit=False, phone=None):
     """Create a unit (name unique); raises AdminRefused."""
     name, kind, is_paying_unit = _check_unit(name, kind, is_paying_unit)
-    unit = Unit(name=name, kind=kind, is_paying_unit=is_paying_unit, active=True)
+    unit = Unit(name=name, kind=kind, is_paying_unit=is_paying_unit, active=True, phone=(phone or "").strip() or None)
     db.session.add(unit)
     db.session.flush()
     detail = f"名称：{name}；类型：{kind.title}" + ("；拨付单位" if is_paying_unit else "")
@@ -96,15 +96,17 @@ def create_unit(name, kind, is_paying_unit=False):
     return unit
 
 
-def update_unit(unit, name, kind, is_paying_unit=False):
-    """Change a unit's name, kind and paying flag; audits what changed; raises AdminRefused."""
+def update_unit(unit, name, kind, is_paying_unit=False, phone=None):
+    """Change a unit's name, kind, paying flag and telephone (None: kept); audits what changed; raises AdminRefused."""
     name, kind, is_paying_unit = _check_unit(name, kind, is_paying_unit, unit)
+    phone = unit.phone if phone is None else (phone.strip() or None)
     detail = _changes([
         ("名称", unit.name, name),
         ("类型", UnitKind(unit.kind).title, kind.title),
         ("拨付单位", _yes_no(unit.is_paying_unit), _yes_no(is_paying_unit)),
+        ("对外电话", unit.phone or "无", phone or "无"),
     ])
-    unit.name, unit.kind, unit.is_paying_unit = name, kind, is_paying_unit
+    unit.name, unit.kind, unit.is_paying_unit, unit.phone = name, kind, is_paying_unit, phone
     db.session.flush()
     if detail:
         record("unit_updated", unit, detail=detail)

@@ -54,7 +54,7 @@ def _set_co_handlers(appeal, co_units):
 
 
 def record(actor, *, enterprise, category, channel, content, contact=None, salon=None,
-           submission_token=None, attachments=()):
+           submission_token=None, attachments=(), no_contact_reason=None):
     """Register an appeal and route it at once; returns (appeal, created). A repeated submission
     token returns the appeal already created (double click, resubmitted form)."""
     if submission_token:
@@ -65,6 +65,7 @@ def record(actor, *, enterprise, category, channel, content, contact=None, salon
         enterprise=enterprise, contact=contact, category=category, channel=channel, salon=salon,
         content=content, state=S.registered.value, recorded_by_id=actor.id, recording_unit_id=actor.unit_id,
         handling_days=category.handling_days, submission_token=submission_token,
+        no_contact_reason=(no_contact_reason or "").strip() or None,
     )
     db.session.add(appeal)
     db.session.flush()
@@ -213,6 +214,10 @@ def reply(appeal, actor, *, outcome, text, expected_version=None):
                 expected_version=expected_version)
     appeal.reply_outcome, appeal.reply_text, appeal.replied_at = outcome.value, text, utcnow()
     appeal.replied_in_time = today() <= appeal.due_on if appeal.due_on else True
+    # 并案: every enterprise whose duplicate was merged into this case reads the answer on its own receipt.
+    for duplicate in duplicates_of(appeal):
+        cases.add_event(duplicate, actor, A.reply.value,
+                        public_text=f"主诉求{appeal.receipt_no}已答复（{outcome.title}）：{text}")
 
 
 def follow_up(appeal, actor, *, satisfaction, comment=None, expected_version=None):
@@ -237,6 +242,45 @@ def withdraw(appeal, actor, *, reason, expected_version=None):
     appeal.closed_at = utcnow()
 
 
+def merge(appeal, actor, *, main_receipt, reason=None, expected_version=None):
+    """并案: close `appeal` as a duplicate of the open appeal with receipt number `main_receipt` (one the actor
+    may see); the main case is handled and answered for both, its reply reaching this enterprise too.
+    A bad main raises InputError beside the receipt field; the transition may raise WorkflowError."""
+    main_receipt = "".join((main_receipt or "").split()).upper()
+    main = db.session.scalar(visible_appeals(actor).where(Appeal.receipt_no == main_receipt))
+    if main is None:
+        raise cases.InputError("没有找到该回执号的诉求（或您无权查看），请核对。", field="main_receipt")
+    if main.id == appeal.id:
+        raise cases.InputError("不能并入本诉求自身，请填写另一条诉求的回执号。", field="main_receipt")
+    if main.is_merged:
+        raise cases.InputError(f"该诉求本身已并案至{main.merged_into.receipt_no}，请填写该主诉求的回执号。",
+                               field="main_receipt")
+    if not S(main.state).is_open:
+        raise cases.InputError(f"主诉求{main.receipt_no}已{main.state_title}，不能再并入，请另选主诉求。",
+                               field="main_receipt")
+    reason = (reason or "").strip()
+    _transition(appeal, actor, A.merge, comment=f"并入{main.receipt_no}" + (f"：{reason}" if reason else ""),
+                public_text=f"已并案至{main.receipt_no}，由该诉求一并办理，答复将同时告知贵企业。",
+                expected_version=expected_version)
+    now = utcnow()
+    appeal.merged_into_id, appeal.merged_at, appeal.closed_at = main.id, now, now
+    for extension in _pending_extensions(appeal):
+        extension.status = ExtensionStatus.refused.value
+        extension.decision_comment = "诉求已并案，延期申请自动作废。"
+    # Duplicates already merged into this one follow it to the main case: one level, never a chain.
+    for earlier in duplicates_of(appeal):
+        earlier.merged_into_id = main.id
+    cases.add_event(main, actor, A.merge.value,
+                    comment=f"并入重复诉求{appeal.receipt_no}（{appeal.enterprise.name}）" + (f"：{reason}" if reason else ""))
+    main.updated_at = now
+    return main
+
+
+def duplicates_of(appeal):
+    """The duplicates merged into `appeal`, oldest first."""
+    return list(db.session.scalars(select(Appeal).where(Appeal.merged_into_id == appeal.id).order_by(Appeal.id)))
+
+
 def active_categories():
     return list(db.session.scalars(
         select(AppealCategory).where(AppealCategory.active.is_(True)).order_by(AppealCategory.position, AppealCategory.id)
@@ -258,18 +302,27 @@ class Intake:
     enterprise: object = None
     candidates: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)
+    #: Non-blocking notes for the clerk (an enterprise the registry lists as 注销/吊销).
+    warnings: list = field(default_factory=list)
+
+
+#: An appeal needs someone to call for the 回访, or the reason why there is nobody.
+NO_CONTACT = "请选择有手机号的联系人，或填写新联系人的姓名和手机；确实无法提供的，请填写原因。"
 
 
 def intake(actor, *, enterprise_id=None, enterprise_query="", new_enterprise_name="", new_credit_code="",
-           contact_id=None, contact_name="", contact_mobile="", category_id=None, channel=None, salon_id=None,
-           content, submission_token=None, attachments=()):
+           contact_id=None, contact_name="", contact_mobile="", no_contact_reason="", category_id=None,
+           channel=None, salon_id=None, content, submission_token=None, attachments=(), check_only=False):
     """登记 at any counter: resolve the enterprise and contact, check category, channel and salon, then
-    record and route the appeal. Returns an Intake; with errors nothing is recorded (the caller rolls back
-    a contact or enterprise added on the way)."""
+    record and route the appeal. Returns an Intake; with errors (or `check_only`, for a form that failed its
+    own checks: its mistakes and these show together) nothing is recorded — the caller rolls back a contact
+    or enterprise added on the way."""
     pick = intake_rules.pick_enterprise(
         actor, enterprise_id=enterprise_id, query=enterprise_query, new_name=new_enterprise_name,
         new_code=new_credit_code, audit_detail="诉求登记时登记")
     result = Intake(enterprise=pick.enterprise, candidates=pick.candidates, errors=dict(pick.errors))
+    if pick.enterprise is not None and pick.enterprise.is_terminated:
+        result.warnings.append(f"注意：该企业登记状态为“{pick.enterprise.status}”，请核实企业是否仍在经营。")
     category = db.session.get(AppealCategory, category_id) if category_id else None
     if category is None or not category.active:
         result.errors["category_id"] = "请选择有效的诉求类别。"
@@ -283,11 +336,16 @@ def intake(actor, *, enterprise_id=None, enterprise_query="", new_enterprise_nam
         contact, contact_errors = intake_rules.pick_contact(
             pick.enterprise, contact_id=contact_id, name=contact_name, mobile=contact_mobile)
         result.errors.update(contact_errors)
-    if pick.enterprise is None or result.errors:
+        reason = (no_contact_reason or "").strip()
+        if not contact_errors and not reason and (contact is None or not contact.mobile):
+            field_name = "contact_mobile" if contact is not None and contact_id is None else "contact_id"
+            result.errors[field_name] = NO_CONTACT
+    if pick.enterprise is None or result.errors or check_only:
         return result
     result.appeal, _ = record(
         actor, enterprise=pick.enterprise, category=category, channel=channel, content=content.strip(),
-        contact=contact, salon=salon, submission_token=submission_token, attachments=attachments)
+        contact=contact, salon=salon, submission_token=submission_token, attachments=attachments,
+        no_contact_reason=no_contact_reason if contact is None or not contact.mobile else None)
     return result
 
 

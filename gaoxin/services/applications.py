@@ -28,7 +28,8 @@ from .policies import application_refusal
 STALE = "该申报已被他人更新，请刷新页面查看最新情况后再操作。"
 
 #: Timeline actions that are not workflow transitions, with their titles.
-EXTRA_ACTION_TITLES = {"create_draft": "保存草稿", "edit_draft": "修改草稿", "add_materials": "补充材料"}
+EXTRA_ACTION_TITLES = {"create_draft": "保存草稿", "edit_draft": "修改草稿", "add_materials": "补充材料",
+                       "due_recomputed": "期限重新计算"}
 #: Notice kinds → Chinese titles (GET /applications/<id>/notice/<kind>).
 NOTICE_TITLES = {
     "acceptance": "受理通知书",

@@ -34,6 +34,7 @@ DEMO_USERS = [
     ("handler2", "赵磊", "科技人才局", [Role.handler]),
     ("handler_fin", "周敏", "财政金融局", [Role.handler]),
     ("dept_lead", "黄志强", "科技人才局", [Role.dept_lead]),
+    ("organiser", "吴晓梅", "经济运行局", [Role.dept_lead]),
     ("leader", "孙卫东", "管委会", [Role.leader]),
     ("sysadmin", "系统管理员", "企业服务中心", [Role.sysadmin]),
     ("secadmin", "安全管理员", "企业服务中心", [Role.secadmin]),
@@ -311,7 +312,148 @@ def create_demo_cases():
             _backdate(appeal, ago)
         created.append(appeal)
     db.session.flush()
+    _demo_salons(salon, users, units, enterprises, created)
     return created
+
+
+def create_demo_daily_work():
+    """After the demo cases and policies: counter telephones, canned replies, a merged duplicate and policy
+    applications in every state, so that every page a newcomer opens has something on it."""
+    from ..models import AppealCategory, Enterprise
+
+    usernames = [row[0] for row in DEMO_USERS]
+    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(usernames)))}
+    units = {u.name: u for u in db.session.scalars(select(Unit))}
+    categories = {c.name: c for c in db.session.scalars(select(AppealCategory))}
+    enterprises = list(db.session.scalars(select(Enterprise).order_by(Enterprise.id).limit(24)))
+    if not enterprises or len(users) < len(DEMO_USERS) or "人才" not in categories:
+        return []
+    _demo_daily_work(users, units, enterprises, categories)
+    return _demo_applications(users, enterprises)
+
+
+#: The counters' telephones printed on receipts and notices (demo numbers).
+DEMO_PHONES = {"天府软件园楼宇企业服务站": "028-85180001", "桂溪街道服务点": "028-85180002",
+               "一窗式政策申报和受理服务窗口": "028-85180000", "企业服务中心": "028-85180009"}
+
+#: 常用语 of 科技人才局, kept by its lead (黄志强).
+DEMO_PHRASES = [
+    "经核实，贵企业符合申请条件，请于5个工作日内携带营业执照副本到政务服务中心窗口办理。",
+    "已与相关部门协调，具体安排将由经办人电话告知。",
+    "该事项不属于本部门职责，已建议转相关部门办理。",
+    "已电话联系企业联系人，说明了政策要求和办理流程。",
+]
+
+
+def _demo_daily_work(users, units, enterprises, categories):
+    """Counter telephones, the department's canned replies and one duplicate merged into its main case."""
+    from ..models import Phrase
+    from . import appeals
+
+    for name, phone in DEMO_PHONES.items():
+        if name in units:
+            units[name].phone = phone
+    lead = users["dept_lead"]
+    db.session.add_all(Phrase(unit_id=lead.unit_id, text=text, position=i, created_by_id=lead.id)
+                       for i, text in enumerate(DEMO_PHRASES, start=1))
+    # The same matter raised twice by one enterprise, at a station and by phone: the second is merged.
+    enterprise, category = enterprises[0], categories["人才"]
+    main, _ = appeals.record(users["clerk_station"], enterprise=enterprise, category=category, channel="building_station",
+                             content="员工子女入学需要人才绿卡，希望了解办理条件。",
+                             contact=enterprise.contacts[0] if enterprise.contacts else None)
+    duplicate, _ = appeals.record(users["clerk_point"], enterprise=enterprise, category=category, channel="phone",
+                                  content="再次来电询问人才绿卡办理条件（子女入学）。",
+                                  contact=enterprise.contacts[0] if enterprise.contacts else None)
+    appeals.merge(duplicate, users["handler"], main_receipt=main.receipt_no, reason="同一企业重复反映同一事项。")
+    db.session.flush()
+
+
+def _demo_applications(users, enterprises):
+    """Policy applications in every state, through the services (needs the demo policies; none without)."""
+    import re
+    from decimal import Decimal
+
+    from ..models import Policy
+    from . import applications as service
+    from .calendar import today
+
+    # GX-KJ-2026-01 → GX-KJ-01: the demo codes without their year.
+    policies = {re.sub(r"-\d{4}-", "-", p.code): p for p in db.session.scalars(select(Policy))}
+    if not policies or "GX-KJ-01" not in policies or "GX-CJ-01" not in policies:
+        return []
+    window, station = users["window"], users["clerk_station"]
+    reviewers = {"科技人才局": users["handler"], "财政金融局": users["handler_fin"]}
+    #: (policy, who takes it in, declared yuan, the steps to its state)
+    scripts = [
+        ("GX-KJ-01", station, "120000", ["draft"]),
+        ("GX-KJ-02", window, "200000", []),
+        ("GX-CJ-02", station, "300000", []),
+        ("GX-KJ-01", window, "150000", ["supplement"]),
+        ("GX-CJ-02", window, "500000", ["refuse"]),
+        ("GX-KJ-01", window, "260000", ["accept"]),
+        ("GX-CJ-01", station, "80000", ["accept"]),
+        ("GX-KJ-02", window, "300000", ["accept", "approve"]),
+        ("GX-KJ-01", window, "90000", ["accept", "reject"]),
+        ("GX-CJ-01", window, "150000", ["accept", "approve", "issue"]),
+        ("GX-KJ-02", station, "100000", ["accept", "reject", "issue"]),
+        ("GX-KJ-01", window, "400000", ["accept", "approve", "issue", "disburse"]),
+    ]
+    created = []
+    for i, (code, intake_by, declared, steps) in enumerate(scripts):
+        policy = policies[code]
+        items = list(policy.items)
+        application, _ = service.save(
+            intake_by, enterprise=enterprises[(i + 3) % len(enterprises)], policy=policy,
+            declared_amount=Decimal(declared), materials={item.id: ((), True) for item in items},
+            submit="draft" not in steps)
+        ok = {item.id: ("ok", "") for item in items}
+        reviewer = reviewers[policy.department.name]
+        for step in steps:
+            if step == "supplement":
+                service.check(application, window, decision="supplement",
+                              marks={**ok, items[0].id: ("faulty", "缺少法定代表人签字和企业公章")})
+            elif step == "refuse":
+                service.check(application, window, decision="refuse", marks=ok,
+                              reason="申报企业注册地不在高新区，不符合申报条件。")
+            elif step == "accept":
+                service.check(application, window, decision="accept", marks=ok)
+            elif step == "approve":
+                service.approve(application, reviewer, amount=Decimal(declared) * Decimal("0.8"), comment="符合条件，按80%核定。")
+            elif step == "reject":
+                service.reject(application, reviewer, reason="上年度研发投入未达到申报条件。")
+            elif step == "issue":
+                service.issue_result(application, window)
+            elif step == "disburse":
+                service.disburse(application, users["handler_fin"], amount=application.approved_amount, on=today())
+            db.session.flush()
+        created.append(application)
+    return created
+
+
+def _demo_salons(salon, users, units, enterprises, appeals):
+    """Today's salon held and summarised with its appeals; next month's open for sign-up with two sign-ups."""
+    import datetime
+
+    from ..models.salon import Salon, SalonParticipant, SalonSignup, SalonState
+    from .calendar import today
+
+    organiser = units["经济运行局"]
+    salon.organiser_unit_id = organiser.id
+    salon.departments = [units[n] for n in ("科技人才局", "财政金融局", "投资服务局", "经济运行局")]
+    attending = {a.enterprise_id for a in appeals if a.salon_id == salon.id} | {e.id for e in enterprises[:12]}
+    db.session.add_all(SalonParticipant(salon_id=salon.id, enterprise_id=i, source="registry") for i in sorted(attending))
+    salon.state = SalonState.summarised
+    salon.summary_note = "15家企业、8个部门面对面交流，现场收集诉求，会后逐项跟踪办理。"
+    salon.summarised_at = salon.created_at
+    upcoming = Salon(theme="科技型中小企业融资对接", held_on=today() + datetime.timedelta(days=30), venue="天府软件园",
+                     created_by_id=users["dispatcher"].id, organiser_unit_id=organiser.id, state=SalonState.open)
+    upcoming.departments = [units[n] for n in ("财政金融局", "科技人才局")]
+    db.session.add(upcoming)
+    db.session.flush()
+    for enterprise, topic in zip(enterprises[12:14], ["希望对接知识产权质押融资渠道。", "首贷续贷缺少抵押物，希望了解政策性担保。"]):
+        db.session.add(SalonSignup(salon_id=upcoming.id, enterprise_name=enterprise.name, credit_code=enterprise.credit_code,
+                                   contact_name="王经理", mobile="13800000000", topic=topic))
+    db.session.flush()
 
 
 #: Checklist materials the demo policies draw on: name → (required, formats, note).

@@ -65,13 +65,44 @@ def _register(user, name, raw_code, audit_detail):
         return EnterprisePick(errors={**errors, "new_credit_code": str(exc)})
     existing = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
     if existing is not None:
-        return EnterprisePick(existing, errors=errors)
+        if name and _same_name(name, existing.name):
+            return EnterprisePick(existing)
+        if not name:
+            return EnterprisePick(existing)
+        # Never file the case under another name without saying so: show the registry's entry, to be picked
+        # (it becomes the one candidate) or the code corrected.
+        return EnterprisePick(candidates=[existing], errors={
+            "new_credit_code": f"该统一社会信用代码已在档案中登记为“{existing.name}”。如确为该企业，请在上方选中它后提交；"
+                               "如不是，请更正信用代码。"})
     if errors:
         return EnterprisePick(errors=errors)
     upsert_rows([{"credit_code": code, "name": name}])
     enterprise = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
     audit.record("enterprise_created", enterprise, user=user, detail=audit_detail)
     return EnterprisePick(enterprise)
+
+
+def _same_name(typed, registered):
+    """The typed name is the registry's, give or take spaces and full-width brackets."""
+    def key(value):
+        return "".join(value.split()).replace("（", "(").replace("）", ")")
+    return key(typed) == key(registered)
+
+
+def usual_contact(enterprise):
+    """The contact to preselect for a new case: the one of the enterprise's latest appeal that named a
+    contact (still on file), else the first contact with a mobile, else the first; None without contacts."""
+    from ..models import Appeal
+
+    if enterprise is None or not enterprise.contacts:
+        return None
+    last = db.session.scalar(
+        select(Appeal.contact_id).where(Appeal.enterprise_id == enterprise.id, Appeal.contact_id.is_not(None))
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc()).limit(1))
+    by_id = {c.id: c for c in enterprise.contacts}
+    if last in by_id:
+        return by_id[last]
+    return next((c for c in enterprise.contacts if c.mobile), enterprise.contacts[0])
 
 
 def pick_contact(enterprise, *, contact_id=None, name="", mobile=""):
@@ -96,6 +127,8 @@ def pick_contact(enterprise, *, contact_id=None, name="", mobile=""):
 
 
 def contact_choices(enterprise, blank="新联系人（在下方填写）"):
-    """The contact select's options for an enterprise: the blank choice, then name and masked mobile."""
+    """The contact select's options for an enterprise: the blank choice ("" — never the text "None"), then
+    name and masked mobile."""
     contacts = enterprise.contacts if enterprise else []
-    return [(None, blank)] + [(c.id, f"{c.name} {mask_mobile(c.mobile) if c.mobile else ''}") for c in contacts]
+    return [("", blank)] + [(c.id, f"{c.name} {mask_mobile(c.mobile) if c.mobile else '（无手机号）'}")
+                              for c in contacts]

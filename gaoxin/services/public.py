@@ -103,20 +103,23 @@ def _find_appeal(receipt_no, code_tail):
     appeal = _find_case(Appeal, receipt_no, code_tail)
     if appeal is None:
         return None
-    replied = AppealState(appeal.state).is_answered and appeal.reply_outcome
+    # 并案: a merged duplicate reads the main case's progress and answer (never the main enterprise's name).
+    main = appeal.merged_into if appeal.is_merged else None
+    answered = main or appeal
+    replied = AppealState(answered.state).is_answered and answered.reply_outcome
     mobile = appeal.contact.mobile if appeal.contact is not None else None
     return PublicCase(
         kind_title="企业诉求",
         receipt_no=appeal.receipt_no,
         subject_label="诉求类别",
         subject=appeal.category.name,
-        status_title=appeal.state_title,
-        status_class=_appeal_status_class(appeal),
+        status_title=f"已并案至 {main.receipt_no}" if main else appeal.state_title,
+        status_class=_appeal_status_class(answered),
         enterprise_name=appeal.enterprise.name,
         registered_at=appeal.created_at,
-        expected_text=_appeal_expected_text(appeal),
-        result_title=appeal.outcome_title if replied else "",
-        result_text=(appeal.reply_text or "") if replied else "",
+        expected_text=(f"随{main.receipt_no}办理：" + _appeal_expected_text(main)) if main else _appeal_expected_text(appeal),
+        result_title=answered.outcome_title if replied else "",
+        result_text=(answered.reply_text or "") if replied else "",
         contact_mobile=mask_mobile(mobile) if mobile else "",
         timeline=public_timeline(Event.appeal_id == appeal.id),
     )

@@ -72,7 +72,8 @@ def unit_new():
     form = UnitForm()
     if form.validate_on_submit():
         done = _save(
-            form, lambda: admin.create_unit(form.name.data, form.kind.data, form.is_paying_unit.data),
+            form, lambda: admin.create_unit(form.name.data, form.kind.data, form.is_paying_unit.data,
+                                             phone=form.phone.data),
             lambda unit: f"已新建单位“{unit.name}”。", "admin.units",
         )
         if done:
@@ -89,7 +90,8 @@ def unit_edit(unit_id):
     form = UnitForm(obj=unit)
     if form.validate_on_submit():
         done = _save(
-            form, lambda: admin.update_unit(unit, form.name.data, form.kind.data, form.is_paying_unit.data),
+            form, lambda: admin.update_unit(unit, form.name.data, form.kind.data, form.is_paying_unit.data,
+                                                   phone=form.phone.data),
             lambda changed: f"已保存单位“{unit.name}”。" if changed else "没有需要保存的修改。", "admin.units",
         )
         if done:

@@ -8,12 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..forms import appeals as forms
 from ..forms.fields import add_errors, prefix_ids
-from ..htmx import render
+from ..htmx import is_fragment_request, render
 from ..models import Appeal, UnitKind
 from ..models.appeal import Channel
-from ..permissions import appeal_actions_for, require, visible_appeals
+from ..permissions import appeal_actions_for, can, require, visible_appeals
 from ..services import appeals as service
-from ..services import files, intake, salons
+from ..services import files, intake, phrases, salons
+from ..services.audit import record
 from ..services.calendar import today, working_calendar
 from ..services.cases import by_submission_token
 from ..workflow import AppealState, WorkflowError
@@ -57,9 +58,18 @@ def index():
 
 
 def _intake_choices(form, enterprise):
-    form.category_id.choices = [(None, "请选择")] + [(c.id, c.name) for c in service.active_categories()]
-    form.salon_id.choices = [(None, "（不属于沙龙）")] + [(s.id, f"{s.held_on:%Y-%m-%d} {s.theme}") for s in salons.recent()]
+    form.category_id.choices = [("", "请选择")] + [(c.id, c.name) for c in service.active_categories()]
+    form.salon_id.choices = [("", "（不属于沙龙）")] + [(s.id, f"{s.held_on:%Y-%m-%d} {s.theme}") for s in salons.recent()]
     form.contact_id.choices = intake.contact_choices(enterprise)
+
+
+def _preselect_contact(form, enterprise):
+    """Offer the enterprise's usual contact unless the clerk chose one or is typing a new one."""
+    if form.contact_id.data or form.contact_name.data or form.contact_mobile.data or enterprise is None:
+        return
+    usual = intake.usual_contact(enterprise)
+    if usual is not None:
+        form.contact_id.data = usual.id
 
 
 def _prefill_intake(form):
@@ -71,23 +81,42 @@ def _prefill_intake(form):
         form.channel.data = Channel.salon.value
 
 
-def _record(form, pending):
-    """Validate and record; returns (appeal or None, enterprise, candidates). Errors land on the form."""
+def _record(form, pending, check_only=False):
+    """Check and record; returns (appeal or None, enterprise, candidates). Errors land on the form."""
     result = service.intake(
         current_user, enterprise_id=form.enterprise_id.data, enterprise_query=form.enterprise_query.data,
         new_enterprise_name=form.new_enterprise_name.data, new_credit_code=form.new_credit_code.data,
         contact_id=form.contact_id.data, contact_name=form.contact_name.data,
-        contact_mobile=form.contact_mobile.data, category_id=form.category_id.data, channel=form.channel.data,
-        salon_id=form.salon_id.data, content=form.content.data, submission_token=form.submission_token.data,
-        attachments=pending)
-    add_errors(form, result.errors)
+        contact_mobile=form.contact_mobile.data, no_contact_reason=form.no_contact_reason.data,
+        category_id=form.category_id.data, channel=form.channel.data, salon_id=form.salon_id.data,
+        content=form.content.data or "", submission_token=form.submission_token.data, attachments=pending,
+        check_only=check_only)
+    # A field the form already refused keeps the form's message only (one message per mistake).
+    add_errors(form, {name: message for name, message in result.errors.items()
+                      if not (name in form and form[name].errors)})
+    for warning in result.warnings if result.appeal is not None else ():
+        flash(warning, "warning")
     return result.appeal, result.enterprise, result.candidates
+
+
+def _find_enterprise(form):
+    """The 查找企业 button (works without JavaScript): resolve what was typed into an enterprise, or the
+    candidates, and nothing else — no mistakes are shown for fields not filled in yet."""
+    pick = intake.pick_enterprise(current_user, enterprise_id=form.enterprise_id.data, query=form.enterprise_query.data,
+                                  audit_detail="诉求登记时查找")
+    db.session.rollback()
+    add_errors(form, pick.errors)
+    if pick.enterprise is not None:
+        form.enterprise_id.data = pick.enterprise.id
+        form.enterprise_query.data = pick.enterprise.name
+    return pick.candidates
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """The intake form (登记): one form for stations, points, the window and salons."""
+    """The intake form (登记): one form for stations, points, the window and salons; every mistake is
+    reported on the first submission."""
     require("appeal.create")
     form = forms.IntakeForm()
     if request.method == "GET":
@@ -95,40 +124,57 @@ def new():
     elif (existing := by_submission_token(Appeal, form.submission_token.data)) is not None:
         # The same form sent twice (double click, reload): show the appeal it created.
         return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
+    candidates, status = [], 200
+    if request.method == "POST" and request.form.get("intent") == "find":
+        # No files are stored and nothing is checked but the enterprise: the clerk is still filling in.
+        candidates = _find_enterprise(form)
+        enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
+        pending = files.pending_attachments(current_user, (form.attachment_ids.data or "").split(","), "appeal")
+        if enterprise is None or form.contact_id.data not in {c.id for c in enterprise.contacts}:
+            form.contact_id.data = None
+        _preselect_contact(form, enterprise)
+        return _intake_page(form, enterprise, candidates, pending, 422 if form.errors else 200)
     enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
     pending = files.pending_attachments(current_user, (form.attachment_ids.data or "").split(","), "appeal")
-    candidates = []
     if request.method == "POST":
+        status = 422
         valid = form.validate_on_submit()
         # Files are stored, and committed, even when the rest of the form is wrong: nobody uploads twice.
         stored, refused = files.store_uploads(form.files.data, current_user, owner_type="appeal")
         form.files.errors = list(form.files.errors) + refused
         pending += stored
         db.session.commit()
-        if valid and not refused:
-            try:
-                appeal, enterprise, candidates = _record(form, pending)
-                if appeal is not None:
-                    db.session.commit()
-            except IntegrityError:
-                # The same form sent twice at the same instant: the other request created the appeal.
-                db.session.rollback()
-                if (existing := by_submission_token(Appeal, form.submission_token.data)) is None:
-                    raise
-                return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
+        try:
+            # The service checks what the form cannot (enterprise, contact, category) even when the form
+            # failed its own checks, so that every mistake shows at once; it records only when all is well.
+            appeal, enterprise, candidates = _record(form, pending, check_only=not valid or bool(refused))
             if appeal is not None:
-                flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
-                return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
-            form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
+                db.session.commit()
+        except IntegrityError:
+            # The same form sent twice at the same instant: the other request created the appeal.
+            db.session.rollback()
+            if (existing := by_submission_token(Appeal, form.submission_token.data)) is None:
+                raise
+            return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
+        if appeal is not None:
+            flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
+            return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
+        form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
         # Nothing recorded: undo a contact or enterprise added on the way; the files stay, offered again.
         pending_ids = [a.id for a in pending]
         db.session.rollback()
         pending = files.pending_attachments(current_user, pending_ids, "appeal")
         enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
+    else:
+        _preselect_contact(form, enterprise)
+    return _intake_page(form, enterprise, candidates, pending, status)
+
+
+def _intake_page(form, enterprise, candidates, pending, status):
     _intake_choices(form, enterprise)
     form.attachment_ids.data = ",".join(str(a.id) for a in pending)
     return render("appeals/new.html", form=form, enterprise=enterprise, candidates=candidates,
-                  pending=pending, status=422 if request.method == "POST" else 200)
+                  pending=pending, status=status)
 
 
 @bp.get("/contact-options")
@@ -139,6 +185,7 @@ def contact_options():
     enterprise = intake.visible_enterprise(current_user, request.args.get("enterprise_id", type=int))
     form = forms.IntakeForm(formdata=None)
     _intake_choices(form, enterprise)
+    _preselect_contact(form, enterprise)
     return render("appeals/new.html", block="contact_select", form=form, enterprise=enterprise)
 
 
@@ -160,7 +207,7 @@ def new_salon():
 
 
 def _choices(units, blank="请选择"):
-    return [(None, blank)] + [(u.id, u.name) for u in units]
+    return [("", blank)] + [(u.id, u.name) for u in units]
 
 
 def _action_forms(appeal, actions, bound):
@@ -180,6 +227,7 @@ def _action_forms(appeal, actions, bound):
         "follow_up": forms.FollowUpForm(formdata=None, version=version),
         "withdraw": forms.WithdrawForm(formdata=None, version=version),
         "decide": forms.ExtensionDecisionForm(formdata=None),
+        "merge": forms.MergeForm(formdata=None, version=version),
     }
     for name, form in bound.items():
         if hasattr(form, "version"):
@@ -200,6 +248,8 @@ def _detail_context(appeal, bound=None, **extra):
         "appeal": appeal, "events": service.events_of(appeal), "extensions": service.extensions_of(appeal),
         "actions": actions, "attachments": files.attachments_of("appeal", appeal.id),
         "calendar": working_calendar(), "today": today(), "forms": _action_forms(appeal, actions, bound or {}),
+        "duplicates": service.duplicates_of(appeal), "revealed": False,
+        "phrases": phrases.of_unit(current_user.unit_id) if can(current_user, "phrase.use") else [],
         **extra,
     }
 
@@ -222,8 +272,10 @@ def show(appeal_id):
 @bp.get("/<int:appeal_id>/receipt")
 @login_required
 def receipt(appeal_id):
-    """The printable receipt (回执) handed to the enterprise."""
-    return render("appeals/receipt.html", appeal=APPEALS.load(appeal_id))
+    """The printable receipt (回执) handed to the enterprise: the lookup address, the counter's telephone and
+    the clerk who recorded it."""
+    appeal = APPEALS.load(appeal_id)
+    return render("appeals/receipt.html", appeal=appeal, recorded_by=service.user(appeal.recorded_by_id))
 
 
 @bp.get("/<int:appeal_id>/files/<int:attachment_id>")
@@ -286,6 +338,9 @@ ACTIONS = {
     "withdraw": ("withdraw", "withdraw", forms.WithdrawForm, "appeal.withdraw",
                  lambda a, f: service.withdraw(a, current_user, reason=f.reason.data.strip(),
                                                expected_version=f.version.data), "诉求已撤回。"),
+    "merge": ("merge", "merge", forms.MergeForm, "appeal.merge",
+              lambda a, f: service.merge(a, current_user, main_receipt=f.main_receipt.data, reason=f.reason.data,
+                                         expected_version=f.version.data), "已并案，本诉求随主诉求办理。"),
 }
 
 
@@ -304,3 +359,46 @@ def decide_extension(appeal_id, extension_id):
                        lambda f: service.decide_extension(extension, current_user, approve=f.decision.data == "approve",
                                                           comment=f.comment.data),
                        "已处理延期申请。")
+
+
+#: The forms a canned reply may be inserted into: form name → (form class, permission that shows the form).
+PHRASE_TARGETS = {"reply": (forms.ReplyForm, "appeal.reply"), "note": (forms.NoteForm, "appeal.note"),
+                  "opinion": (forms.OpinionForm, "appeal.opinion")}
+
+
+@bp.post("/<int:appeal_id>/phrase")
+@login_required
+def insert_phrase(appeal_id):
+    """插入常用语: the page again with the chosen phrase added to the text typed so far, everything else kept;
+    htmx takes the text field only. Nothing is saved (the user still submits the form)."""
+    appeal = APPEALS.load(appeal_id)
+    require("phrase.use")
+    target = request.form.get("into")
+    if target not in PHRASE_TARGETS:
+        abort(404)
+    form_class, permission = PHRASE_TARGETS[target]
+    require(permission, appeal)
+    form = form_class()
+    phrase = phrases.get(current_user.unit_id, request.form.get("phrase", type=int))
+    if phrase is None:
+        form.text.errors = ["请先选择一条常用语。"]
+    else:
+        form.text.data = phrases.insert(form.text.data, phrase)
+    return render("appeals/show.html", block="panel", **_detail_context(appeal, bound={target: form}, open_form=target))
+
+
+@bp.post("/<int:appeal_id>/reveal-mobile")
+@login_required
+def reveal_mobile(appeal_id):
+    """Show the contact's full mobile for the 回访 or a call (audited), as on the enterprise page; htmx gets
+    the number, a plain form the page."""
+    appeal = APPEALS.load(appeal_id)
+    require("enterprise.reveal_mobile", appeal.enterprise)
+    contact = appeal.contact
+    if contact is None or not contact.mobile:
+        abort(404)
+    record("mobile_revealed", contact, detail=f"{appeal.enterprise.name} · {contact.name}（诉求 {appeal.receipt_no}）")
+    db.session.commit()
+    if is_fragment_request():
+        return render("appeals/show.html", block="contact_mobile", appeal=appeal, revealed=True)
+    return render("appeals/show.html", block="panel", **_detail_context(appeal, revealed=True))

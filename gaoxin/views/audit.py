@@ -9,6 +9,7 @@ from ..extensions import db
 from ..forms.audit import AuditFilterForm
 from ..htmx import is_fragment_request, render
 from ..localtime import local_midnight, local_today
+from ..models.audit import names_of
 from ..permissions import require
 from ..services import accounts
 from ..services import audit as audit_service
@@ -47,7 +48,7 @@ def index():
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     rows, has_next = fetch_page(audit_service.entries_query(**filters), page, PER_PAGE)
     return render(
-        "audit/index.html", block="results", form=form, entries=rows, page=page,
+        "audit/index.html", block="results", form=form, entries=rows, page=page, names=names_of(rows),
         has_next=has_next and page < MAX_PAGE,
         filter_args={name: (str(value) if value else None) for name, value in filters.items()},
         chain=audit_service.chain_status(), bursts=_bursts(filters), resets=_suspicious_resets(filters),

@@ -1,9 +1,13 @@
-"""The home page for each role, and the health check."""
+"""The home page for each role (a to-do list), and the health check."""
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from ..extensions import db
+from ..services import todo
+from ..permissions import can
+from ..services.calendar import today, working_calendar
+from ..services.figures import key_figures
 
 bp = Blueprint("main", __name__)
 
@@ -11,8 +15,12 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def home():
-    """The role's start page: what it can do first."""
-    return render_template("main/home.html", user=current_user)
+    """The role's start page: what waits for it (counts and the oldest items, each linking to its list) and
+    the tasks it starts."""
+    return render_template("main/home.html", user=current_user,
+                           todo=todo.sections(current_user, today(), working_calendar()),
+                           shortcuts=todo.shortcuts(current_user),
+                           figures=key_figures(current_user) if can(current_user, "figures.view") else None)
 
 
 @bp.get("/healthz")

@@ -54,7 +54,7 @@ from gaoxin.models import Role, Unit, User
 from gaoxin.services import demo
 from gaoxin.services.enterprises import load_demo_enterprises
 
-from . import helpers
+from . import helpers, nu
 
 BROWSER_DIR = Path(__file__).resolve().parent
 CHROMIUM_ARGS = [
@@ -86,6 +86,29 @@ def _unavailable(reason):
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI=true requires the browser tests)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nu_checker():
+    """The Nu HTML Checker must be able to run (Java and vnu.jar): a skip outside CI, a failure in CI."""
+    why = nu.unavailable()
+    if why:
+        _unavailable(why)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Check every document the browser tests saw with the Nu HTML Checker; an error fails the run."""
+    if not nu.documents or nu.unavailable():
+        return
+    errors = nu.check_all()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if errors:
+        reporter.write_line(f"Nu HTML Checker: {len(errors)} error(s) in {len(nu.documents)} documents:", red=True)
+        for line in errors:
+            reporter.write_line("  " + line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        reporter.write_line(f"Nu HTML Checker: {len(nu.documents)} documents, no error.")
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,15 @@
 Every function takes the Playwright `page` from the `page` fixture (tests/browser/conftest.py), whose
 context has `base_url` set to the live server, so paths are written as "/login".
 """
+import os
 import re
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from gaoxin.services.demo import DEMO_PASSWORD
+
+from . import nu
 
 #: axe-core impacts that fail a test; "minor" and "moderate" ones are left to review.
 FAILING_IMPACTS = ("serious", "critical")
@@ -38,6 +41,8 @@ class PageWatch:
         self.error_documents = set()
         self.documents = []  # [url, checked by axe]
         self.allowed = []
+        self.last_document = None  # the main frame's latest document response, for the Nu HTML Checker
+        self.validated = set()
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         page.on("response", self._on_response)
@@ -48,6 +53,8 @@ class PageWatch:
             self.console_errors.append((message.text, message.location.get("url", "")))
 
     def _on_response(self, response):
+        if response.request.resource_type == "document" and response.frame == self.page.main_frame:
+            self.last_document = response
         if response.status >= 500:
             self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
         elif (
@@ -132,6 +139,7 @@ def assert_accessible(page, context=None):
     violations = [v for v in results.response["violations"] if v.get("impact") in FAILING_IMPACTS]
     if page_watch:
         page_watch.mark_checked()
+        keep_for_html_check(page_watch)
     if violations:
         lines = []
         for v in violations:
@@ -140,6 +148,17 @@ def assert_accessible(page, context=None):
             lines.append(f"{v['id']} ({v['impact']}): {v['help']} — {shown}\n      e.g. {v['nodes'][0]['html'][:200]}")
         raise AssertionError(f"axe-core: {len(violations)} serious/critical violation(s) on {page.url}:\n  " + "\n  ".join(lines))
     assert_no_browser_errors(page)
+
+
+def keep_for_html_check(page_watch):
+    """Keep the document the server sent for the current page for the Nu HTML Checker, which checks every
+    kept document in one run at the end of the session (see nu.py and conftest.pytest_sessionfinish)."""
+    response = page_watch.last_document
+    if response is None or response in page_watch.validated:
+        return
+    page_watch.validated.add(response)
+    if "text/html" in (response.headers.get("content-type") or ""):
+        nu.keep(os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0], response.url, response.text())
 
 
 def _axe_on_twin(page, context=None):

@@ -224,10 +224,15 @@ def test_works_without_javascript(open_page, demo):
     handler = open_page(java_script_enabled=False)
     reply_text = unique("已与企业沟通，人才公寓申请材料已受理")
 
-    # The clerk records an appeal, naming the enterprise in full (no typeahead without scripts).
+    # The clerk records an appeal, naming the enterprise in full (no typeahead without scripts) and finding
+    # it with the 查找企业 button: its contacts are offered, the usual one chosen (issue 12, point 2).
     login(clerk, "clerk_station")
     visit(clerk, "/appeals/new")
     clerk.get_by_role("combobox", name="企业", exact=True).fill(ENTERPRISE)
+    submit(clerk, clerk.get_by_role("button", name="查找企业"))
+    expect(clerk.get_by_text(f"已选择：{ENTERPRISE}")).to_be_visible()
+    contact = clerk.get_by_label("联系人", exact=True)
+    expect(contact.locator("option:checked")).to_have_text(re.compile(r"\S+ 1\d\d\*\*\*\*\d{4}"))
     clerk.get_by_label("诉求类别", exact=True).select_option(label="人才")
     clerk.get_by_label("诉求内容", exact=True).fill(unique("希望了解高层次人才安家补贴的发放进度"))
     submit(clerk, clerk.get_by_role("button", name="登记并转办"))
@@ -242,11 +247,13 @@ def test_works_without_javascript(open_page, demo):
     visit(handler, "/inbox")
     submit(handler, handler.get_by_role("button", name=f"签收 {receipt}"))
     assert "/inbox" in handler.url
-    expect(handler.get_by_role("status").filter(has_text="已签收诉求")).to_have_text(f"已签收诉求 {receipt}。")
+    signed = handler.get_by_role("status").filter(has_text="已签收诉求")
+    expect(signed).to_have_text(f"已签收诉求 {receipt}。去办理")
     expect(handler.get_by_role("button", name=f"签收 {receipt}")).to_have_count(0)
 
-    # … and replies through the <details> form, which opens natively.
-    visit(handler, f"/appeals/{appeal_id}")
+    # … goes straight to the case from the confirmation (去办理), and replies through the <details> form.
+    submit(handler, signed.get_by_role("link", name="去办理"))
+    assert handler.url.endswith(f"/appeals/{appeal_id}")
     expect(handler.get_by_role("heading", level=1)).to_contain_text("办理中")
     reply = open_action(handler, "答复")
     reply.get_by_label("已解决", exact=True).check()
@@ -310,3 +317,87 @@ def test_every_action_field_has_its_own_label(open_page, live_app):
         .map(control => control.closest("details").querySelector("summary").textContent + " → " + control.name)""")
 
     assert unlabelled == []
+
+
+# --------------------------------------------------------------------------- issue 12: the daily work
+
+
+@pytest.fixture(scope="module")
+def phrases(live_app):
+    """Two canned replies of 科技人才局 (the demo handler's department)."""
+    from gaoxin.models import Phrase, Unit
+
+    with live_app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.name == "科技人才局"))
+        texts = ["经核实，贵企业符合人才公寓申请条件。", "已电话联系企业人事负责人。"]
+        existing = set(db.session.scalars(select(Phrase.text).where(Phrase.unit_id == unit.id)))
+        db.session.add_all(Phrase(unit_id=unit.id, text=t, position=i) for i, t in enumerate(texts) if t not in existing)
+        db.session.commit()
+        return texts
+
+
+def test_every_intake_mistake_shows_on_the_first_submit(page):
+    login(page, "clerk_station")
+    visit(page, "/appeals/new")
+    response = submit(page, page.get_by_role("button", name="登记并转办"))
+    assert response.status == 422
+    expect(page.locator("#content-error")).to_have_text("请填写诉求内容。")
+    expect(page.locator("#enterprise_query-error")).to_contain_text("请选择企业")
+    expect(page.locator("#category_id-error")).to_have_text("请选择有效的诉求类别。")
+    # The * of a required field sits on its label's line (drawn after the label's text).
+    for field_id in ("category_id", "content", "enterprise_query"):
+        label = page.locator(f"label[for={field_id}]")
+        star = label.evaluate("l => getComputedStyle(l, '::after').content")
+        assert "*" in star, field_id
+        box = label.bounding_box()
+        assert box["height"] < 40, f"the label of {field_id} wraps: {box}"
+    assert_accessible(page)
+
+
+def test_a_handler_inserts_a_canned_reply_with_and_without_javascript(open_page, live_app, phrases):
+    appeal_id, _ = record_in_app(live_app, unique("希望了解人才公寓申请条件"))
+    for javascript in (True, False):
+        handler = open_page(java_script_enabled=javascript)
+        login(handler, "handler")
+        visit(handler, f"/appeals/{appeal_id}")
+        if handler.get_by_role("button", name="签收", exact=True).count():
+            handler.get_by_role("button", name="签收", exact=True).click()  # htmx swaps the panel in place
+            expect(handler.get_by_role("heading", level=1)).to_contain_text("办理中")
+        reply = open_action(handler, "答复")
+        text = reply.get_by_label("答复内容（企业可见）", exact=True)
+        text.fill("您好：")
+        reply.get_by_label("常用语", exact=True).select_option(label=phrases[0])
+        if javascript:
+            with handler.expect_response(lambda r: r.url.endswith(f"/appeals/{appeal_id}/phrase")):
+                reply.get_by_role("button", name="插入", exact=True).click()
+        else:
+            submit(handler, reply.get_by_role("button", name="插入", exact=True))
+        text = handler.get_by_label("答复内容（企业可见）", exact=True)
+        expect(text).to_have_value(f"您好：\n{phrases[0]}")
+        assert_accessible(handler)
+
+
+def test_the_dispatcher_merges_a_duplicate_and_the_home_page_lists_the_work(open_page, live_app):
+    main_id, main_receipt = record_in_app(live_app, unique("同一事项：人才公寓"))
+    duplicate_id, _ = record_in_app(live_app, unique("同一事项：人才公寓（重复）"))
+    dispatcher = open_page()
+    login(dispatcher, "dispatcher")
+    visit(dispatcher, "/")
+    expect(dispatcher.locator("#todo-queue .badge")).to_have_text(re.compile(r"^\d+$"))
+    assert_accessible(dispatcher)
+    visit(dispatcher, f"/appeals/{duplicate_id}")
+    merge = open_action(dispatcher, "并案（重复诉求）")
+    merge.get_by_label("主诉求回执号", exact=True).fill(main_receipt)
+    assert panel_action(dispatcher, merge, "并入主诉求").status == 200
+    panel = dispatcher.locator("#appeal-panel")
+    expect(panel.get_by_role("heading", level=1)).to_contain_text("已并案")
+    expect(panel.locator("#merged-into")).to_contain_text(main_receipt)
+    assert_accessible(dispatcher)
+
+    handler = open_page()
+    login(handler, "handler")
+    visit(handler, "/")
+    count = handler.locator("#todo-sign .badge").inner_text()
+    submit(handler, handler.locator("#todo-sign a.todo-count"))
+    expect(handler.locator("#inbox-tabs a[aria-current=page] .badge")).to_have_text(count)
+    assert_accessible(handler)

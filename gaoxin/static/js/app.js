@@ -61,7 +61,7 @@
   // Disable a submit button while its form is in flight: a double click sends one request.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.hasAttribute("hx-post") || form.hasAttribute("data-no-disable")) { return; }
+    if (form.hasAttribute("data-hx-post") || form.hasAttribute("hx-post") || form.hasAttribute("data-no-disable")) { return; }
     window.setTimeout(function () {
       Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (b) {
         b.disabled = true;
@@ -111,3 +111,10 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     });
   });
 })();
+
+// A live region (the inbox polls every 2 s) does not poll from a tab nobody looks at: the next tick
+// after the tab is shown again brings it up to date.
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var elt = event.detail && event.detail.elt;
+  if (document.hidden && elt && elt.id === "inbox-live") { event.preventDefault(); }
+});
