@@ -124,50 +124,57 @@ def new():
     elif (existing := by_submission_token(Appeal, form.submission_token.data)) is not None:
         # The same form sent twice (double click, reload): show the appeal it created.
         return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
-    candidates, status = [], 200
-    if request.method == "POST" and request.form.get("intent") == "find":
-        # No files are stored and nothing is checked but the enterprise: the clerk is still filling in.
-        candidates = _find_enterprise(form)
-        enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
-        pending = files.pending_attachments(current_user, (form.attachment_ids.data or "").split(","), "appeal")
-        if enterprise is None or form.contact_id.data not in {c.id for c in enterprise.contacts}:
-            form.contact_id.data = None
-        _preselect_contact(form, enterprise)
-        return _intake_page(form, enterprise, candidates, pending, 422 if form.errors else 200)
     enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
     pending = files.pending_attachments(current_user, (form.attachment_ids.data or "").split(","), "appeal")
+    if request.method == "POST" and request.form.get("intent") == "find":
+        return _find(form, enterprise, pending)
     if request.method == "POST":
-        status = 422
-        valid = form.validate_on_submit()
-        # Files are stored, and committed, even when the rest of the form is wrong: nobody uploads twice.
-        stored, refused = files.store_uploads(form.files.data, current_user, owner_type="appeal")
-        form.files.errors = list(form.files.errors) + refused
-        pending += stored
-        db.session.commit()
-        try:
-            # The service checks what the form cannot (enterprise, contact, category) even when the form
-            # failed its own checks, so that every mistake shows at once; it records only when all is well.
-            appeal, enterprise, candidates = _record(form, pending, check_only=not valid or bool(refused))
-            if appeal is not None:
-                db.session.commit()
-        except IntegrityError:
-            # The same form sent twice at the same instant: the other request created the appeal.
-            db.session.rollback()
-            if (existing := by_submission_token(Appeal, form.submission_token.data)) is None:
-                raise
-            return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
+        return _submit(form, pending)
+    _preselect_contact(form, enterprise)
+    return _intake_page(form, enterprise, [], pending, 200)
+
+
+def _find(form, enterprise, pending):
+    """查找企业 without JavaScript: no files are stored and nothing is checked but the enterprise (the clerk
+    is still filling in); the page comes back with its contacts."""
+    candidates = _find_enterprise(form)
+    enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
+    if enterprise is None or form.contact_id.data not in {c.id for c in enterprise.contacts}:
+        form.contact_id.data = None
+    _preselect_contact(form, enterprise)
+    return _intake_page(form, enterprise, candidates, pending, 422 if form.errors else 200)
+
+
+def _submit(form, pending):
+    """Store the files (committed even when the rest is wrong: nobody uploads twice), then record; on any
+    mistake the form comes back with every message, what was typed and the files."""
+    valid = form.validate_on_submit()
+    stored, refused = files.store_uploads(form.files.data, current_user, owner_type="appeal")
+    form.files.errors = list(form.files.errors) + refused
+    pending += stored
+    db.session.commit()
+    try:
+        # The service checks what the form cannot (enterprise, contact, category) even when the form
+        # failed its own checks, so that every mistake shows at once; it records only when all is well.
+        appeal, enterprise, candidates = _record(form, pending, check_only=not valid or bool(refused))
         if appeal is not None:
-            flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
-            return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
-        form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
-        # Nothing recorded: undo a contact or enterprise added on the way; the files stay, offered again.
-        pending_ids = [a.id for a in pending]
+            db.session.commit()
+    except IntegrityError:
+        # The same form sent twice at the same instant: the other request created the appeal.
         db.session.rollback()
-        pending = files.pending_attachments(current_user, pending_ids, "appeal")
-        enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
-    else:
-        _preselect_contact(form, enterprise)
-    return _intake_page(form, enterprise, candidates, pending, status)
+        if (existing := by_submission_token(Appeal, form.submission_token.data)) is None:
+            raise
+        return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
+    if appeal is not None:
+        flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
+        return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
+    form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
+    # Nothing recorded: undo a contact or enterprise added on the way; the files stay, offered again.
+    pending_ids = [a.id for a in pending]
+    db.session.rollback()
+    pending = files.pending_attachments(current_user, pending_ids, "appeal")
+    enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
+    return _intake_page(form, enterprise, candidates, pending, 422)
 
 
 def _intake_page(form, enterprise, candidates, pending, status):
