@@ -136,15 +136,24 @@ def show(salon_id):
     return _show(salon, candidates=candidates, pick_form=pick_form)
 
 
+def _run(salon, operation, **show):
+    """Call a salon operation and commit once; a refusal rolls back and shows the salon page with the reason
+    (409). Returns (result, None), or (None, the refusal's response)."""
+    try:
+        result = operation()
+    except service.SalonRefused as exc:
+        db.session.rollback()
+        return None, _show(salon, status=409, error=str(exc), **show)
+    db.session.commit()
+    return result, None
+
+
 def _move(salon_id, action, done):
     require("salon.manage")
     salon = _salon_or_404(salon_id)
-    try:
-        service.move(salon, current_user, action)
-    except service.SalonRefused as exc:
-        db.session.rollback()
-        return _show(salon, status=409, error=str(exc))
-    db.session.commit()
+    _, refused = _run(salon, lambda: service.move(salon, current_user, action))
+    if refused:
+        return refused
     flash(done, "success")
     return _back(salon)
 
@@ -172,12 +181,10 @@ def summarise(salon_id):
     form = forms.SummariseForm()
     if not form.validate_on_submit():
         return _show(salon, status=422, summarise_form=form)
-    try:
-        service.move(salon, current_user, "summarise", note=form.summary_note.data)
-    except service.SalonRefused as exc:
-        db.session.rollback()
-        return _show(salon, status=409, error=str(exc), summarise_form=form)
-    db.session.commit()
+    _, refused = _run(salon, lambda: service.move(salon, current_user, "summarise", note=form.summary_note.data),
+                      summarise_form=form)
+    if refused:
+        return refused
     flash("沙龙已完成总结。", "success")
     return redirect(url_for("salons.summary", salon_id=salon.id), code=303)
 
@@ -188,12 +195,9 @@ def _decide(salon_id, signup_id, accept):
     signup = service.signup_of(salon, signup_id)
     if signup is None:
         abort(404)
-    try:
-        service.decide_signup(salon, signup, current_user, accept=accept)
-    except service.SalonRefused as exc:
-        db.session.rollback()
-        return _show(salon, status=409, error=str(exc))
-    db.session.commit()
+    _, refused = _run(salon, lambda: service.decide_signup(salon, signup, current_user, accept=accept))
+    if refused:
+        return refused
     flash(f"已{'接受' if accept else '婉拒'}“{signup.enterprise_name}”的报名。", "success")
     return _back(salon, "#signups")
 
@@ -224,12 +228,9 @@ def add_participant(salon_id):
     if enterprise is None:
         form.q.errors = ["请从档案检索结果中选择企业。"]
         return _show(salon, status=422, pick_form=form)
-    try:
-        added = service.add_from_registry(salon, current_user, enterprise)
-    except service.SalonRefused as exc:
-        db.session.rollback()
-        return _show(salon, status=409, error=str(exc))
-    db.session.commit()
+    added, refused = _run(salon, lambda: service.add_from_registry(salon, current_user, enterprise))
+    if refused:
+        return refused
     flash(f"已添加“{enterprise.name}”。" if added else f"“{enterprise.name}”已在参会名单中。", "success" if added else "info")
     return _back(salon, "#participants")
 
@@ -265,12 +266,9 @@ def remove_participant(salon_id, enterprise_id):
     """Take an enterprise off the list."""
     require("salon.manage")
     salon = _salon_or_404(salon_id)
-    try:
-        service.remove_participant(salon, current_user, enterprise_id)
-    except service.SalonRefused as exc:
-        db.session.rollback()
-        return _show(salon, status=409, error=str(exc))
-    db.session.commit()
+    _, refused = _run(salon, lambda: service.remove_participant(salon, current_user, enterprise_id))
+    if refused:
+        return refused
     flash("已移出参会名单。", "success")
     return _back(salon, "#participants")
 
