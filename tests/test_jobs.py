@@ -149,13 +149,17 @@ def test_an_overdue_appeal_is_told_to_its_department_once_and_shows_in_the_inbox
 
 def test_a_reminder_comes_two_working_days_before_the_deadline_once(db, make_appeal):
     appeal = make_appeal()
-    appeal.sign_due_on = working_calendar().add_workdays(today(), 2)
+    appeal.due_on = working_calendar().add_workdays(today(), 2)
     later = make_appeal()
-    later.sign_due_on = working_calendar().add_workdays(today(), 3)
+    later.due_on = working_calendar().add_workdays(today(), 3)
     db.session.commit()
     assert jobs.remind_due_soon() == 1
     assert jobs.remind_due_soon() == 0
     assert db.session.scalars(select(DepartmentNotice.appeal_id)).all() == [appeal.id]
+    # An extension moves the deadline: the new date is reminded again, once.
+    appeal.due_on = later.due_on
+    db.session.commit()
+    assert jobs.remind_due_soon(on=working_calendar().add_workdays(today(), 1)) == 2
 
 
 def test_the_integrity_check_finds_a_changed_file_and_the_admin_sees_it_and_retries(
@@ -227,3 +231,14 @@ def test_a_worker_that_died_leaves_its_job_failed_with_the_reason(db, make_user)
     assert jobs.sweep(now=utcnow() + jobs.STALL_AFTER + timedelta(minutes=1)) == (1, 0)
     db.session.refresh(job)
     assert job.state == JobState.failed and job.reason == jobs.LOST_WORKER
+
+
+def test_an_export_for_a_list_its_user_may_no_longer_see_fails_at_once(db, make_user):
+    clerk = make_user(Role.clerk)
+    job, _ = jobs.submit(JobKind.export, "export:inbox-by-clerk", user=clerk,
+                         params={"list": "inbox", "fmt": "csv", "args": {}})
+    db.session.commit()
+    jobs.send(job)
+    db.session.refresh(job)
+    assert (job.state, job.attempts, job.result_path) == (JobState.failed, 1, None)
+    assert job.reason == "发起导出的账号已停用或已无权查看该列表，导出未进行。"

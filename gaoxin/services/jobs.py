@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -232,12 +232,15 @@ def _run_export(job):
     from . import export_lists, exports
     from .calendar import today
 
+    from ..permissions import can
+
     args = params(job)
     user = db.session.get(User, job.user_id)
     if args.get("list") not in export_lists.LISTS:
         raise JobError(f"没有名为“{args.get('list')}”的列表，无法导出。")
-    if user is None or not user.is_active:
-        raise JobError("发起导出的账号已停用，导出未进行。")
+    # Asked again at run time: an account disabled or a role withdrawn since the request exports nothing.
+    if user is None or not user.is_active or not can(user, export_lists.LISTS[args["list"]][0]):
+        raise JobError("发起导出的账号已停用或已无权查看该列表，导出未进行。", retry=False)
     spec = export_lists.build(args["list"], user, args.get("args") or {})
     # Read every page first (the count is then known), then write with progress.
     rows, page = [], 1
@@ -351,16 +354,17 @@ def mark_overdue(on=None):
 
 
 def remind_due_soon(on=None):
-    """Tell each department about its appeals whose handling deadline is 2 working days away (once per appeal)."""
+    """Tell each department about its appeals whose handling deadline (办理期限) is at most 2 working days away
+    (once per appeal and deadline: an extension's new date is told again)."""
     from .calendar import today, working_calendar
 
     on = on or today()
     target = working_calendar().add_workdays(on, 2)
-    deadline = _department_deadline()
-    # Every date from tomorrow to the target: a weekend or holiday between may hide a deadline from a daily run.
-    found = db.session.execute(select(Appeal.id, Appeal.lead_unit_id, deadline).where(
+    # Every date up to the target, not only the target: a run missed (a stopped worker, a weekend between two
+    # runs) must not skip a case; the unique key keeps it to one notice.
+    found = db.session.execute(select(Appeal.id, Appeal.lead_unit_id, Appeal.due_on).where(
         Appeal.state.in_([AppealState.dispatched.value, AppealState.in_progress.value]),
-        Appeal.lead_unit_id.is_not(None), deadline > on, deadline <= target)).all()
+        Appeal.lead_unit_id.is_not(None), Appeal.due_on > on, Appeal.due_on <= target)).all()
     return _notify(NoticeKind.due_soon, found)
 
 
@@ -459,9 +463,16 @@ def remove_expired_exports(now=None):
     return removed
 
 
+#: Finished periodic job rows are kept this long on the jobs page (the overdue check alone makes 96 a day).
+KEEP_PERIODIC = timedelta(days=30)
+
+
 def _run_cleanup(job):
     removed = remove_expired_exports()
-    return f"删除过期导出文件{removed}个"
+    old = db.session.execute(delete(Job).where(
+        Job.user_id.is_(None), Job.state == JobState.done.value, Job.finished_at < utcnow() - KEEP_PERIODIC,
+        Job.kind.in_([JobKind.overdue_check.value, JobKind.due_reminders.value, JobKind.cleanup.value]))).rowcount
+    return f"删除过期导出文件{removed}个，清理{old}条旧的定时任务记录"
 
 
 def sweep(now=None):
