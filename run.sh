@@ -6,6 +6,11 @@ scripts/setup-venv
 export FLASK_APP=app.py
 .venv/bin/flask db upgrade
 .venv/bin/flask gaoxin demo --if-empty
+# The background-job worker (imports, exports, due dates, the periodic checks) runs beside the web server and
+# stops with this script.
+.venv/bin/flask gaoxin worker &
+worker_pid=$!
+trap 'kill "$worker_pid" 2>/dev/null || true' EXIT
 echo
 echo "高新通已启动： http://127.0.0.1:${PORT:-5000}/  （Ctrl+C 停止）"
-exec .venv/bin/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:${PORT:-5000}" --access-logfile - app:app
+.venv/bin/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:${PORT:-5000}" --access-logfile - app:app

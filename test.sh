@@ -13,6 +13,8 @@ for pkg in chromium fonts-noto-cjk poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done
 command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+# The job-queue test starts its own private redis-server.
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 if [ -n "$missing" ] && [ "${CI:-}" = "true" ]; then
   echo "== installing$missing for the browser tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null

@@ -52,6 +52,9 @@ def create_app(test_config=None):
     # "/inbox/" typed by hand finds "/inbox" (and the other way round) instead of a 404.
     app.url_map.strict_slashes = False
     _register_blueprints(app)
+    from . import tasks
+
+    tasks.init_app(app)
     app.after_request(_security_headers)
 
     from .cli import gaoxin_cli
@@ -96,9 +99,9 @@ def _register_blueprints(app):
     from .views import applications
 
     app.register_blueprint(applications.bp)
-    from .views import dashboard, exports, salons
+    from .views import dashboard, exports, jobs, salons
 
-    for module in (salons, dashboard, exports):
+    for module in (salons, dashboard, exports, jobs):
         app.register_blueprint(module.bp)
 
 

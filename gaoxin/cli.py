@@ -165,3 +165,21 @@ def audit_archive_command(before, path):
     click.echo(f"已归档 {result.count} 条记录（序号 {result.first_seq}–{result.last_seq}）至 {path}，并从表中移出；"
                f"表中的链从此接续，锚点哈希 {result.last_hash}。")
     click.echo(f"请妥善保存该文件，可用 flask gaoxin audit-verify {path} 校验。")
+
+
+@gaoxin_cli.command("worker")
+@click.option("--workers", type=int, default=None, help="Worker threads (default GAOXIN_JOBS_WORKERS).")
+def worker_command(workers):
+    """Run the background-job consumer (imports, exports, due dates) and the periodic jobs until stopped."""
+    from flask import current_app
+
+    queue = current_app.extensions["gaoxin_jobs"]
+    if queue.immediate:
+        raise click.ClickException("GAOXIN_JOBS_URL=immediate：任务在请求内运行，无需后台进程。")
+    import logging
+
+    workers = workers or current_app.config["GAOXIN_JOBS_WORKERS"]
+    # The consumer logs each task's start, end, retry and error; without a handler they would go nowhere.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(f"后台任务进程已启动：{type(queue.huey).__name__}，{workers} 个线程（Ctrl+C 停止）。", err=True)
+    queue.consumer(workers).run()

@@ -59,8 +59,8 @@ def fixed_settings():
         "RATELIMIT_HEADERS_ENABLED": True,
         #: werkzeug password-hash method; tests set a cheap scrypt so that logging in stays fast.
         "GAOXIN_PASSWORD_METHOD": "scrypt",
-        #: Run an enterprise import inside the upload request instead of a background thread (tests).
-        "GAOXIN_IMPORT_SYNC": False,
+        #: The most rows an export writes inside the request; a longer list is exported by a background job.
+        "GAOXIN_EXPORT_SYNC_LIMIT": 10_000,
     }
 
 
@@ -101,4 +101,16 @@ def from_environment(instance_path):
         #: The largest registry export the import page accepts, in MB (a full export of 220,000 enterprises
         #: is about 124 MB); every other request keeps MAX_CONTENT_LENGTH.
         "GAOXIN_IMPORT_MAX_MB": int(os.environ.get("GAOXIN_IMPORT_MAX_MB", "300")),
+        #: Where background jobs queue: empty for a SQLite file instance/jobs.sqlite (one machine), or
+        #: redis://host:6379/1 when several machines run workers; "immediate" runs each job inside the request
+        #: that starts it (tests only). `flask gaoxin worker` runs them.
+        "GAOXIN_JOBS_URL": os.environ.get("GAOXIN_JOBS_URL", "").strip(),
+        #: Retries of a job that raised, before it is marked failed (so it runs at most 1 + this many times).
+        "GAOXIN_JOBS_RETRIES": int(os.environ.get("GAOXIN_JOBS_RETRIES", "2")),
+        #: Seconds between a failed attempt and its retry.
+        "GAOXIN_JOBS_RETRY_DELAY": int(os.environ.get("GAOXIN_JOBS_RETRY_DELAY", "60")),
+        #: Worker threads of `flask gaoxin worker`.
+        "GAOXIN_JOBS_WORKERS": int(os.environ.get("GAOXIN_JOBS_WORKERS", "2")),
+        #: Hours a background export's file is kept for its owner to download, then removed.
+        "GAOXIN_EXPORT_KEEP_HOURS": int(os.environ.get("GAOXIN_EXPORT_KEEP_HOURS", "24")),
     }

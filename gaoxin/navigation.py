@@ -23,6 +23,7 @@ NAV_ITEMS = [
     ("用户", "admin.users", "user.manage"),
     ("账号安全", "admin.security", "user.roles"),
     ("企业导入", "enterprises.import_form", "enterprise.import"),
+    ("后台任务", "jobs.index", "jobs.manage"),
     ("审计日志", "audit.index", "audit.view"),
 ]
 

@@ -55,6 +55,9 @@ ROLE_PERMISSIONS = {
     "application.review": DEPARTMENT_ROLES,
     "application.disburse": DEPARTMENT_ROLES,
     "settings.manage": frozenset({Role.sysadmin}),
+    # Background jobs: the system admin sees every job (failures with reasons, the integrity check) and
+    # retries a failed one; anyone sees and downloads their own export.
+    "jobs.manage": frozenset({Role.sysadmin}),
     # Policy catalogue (政策目录): everyone who works cases browses it; the sysadmin and the
     # responsible department's lead (for their own department's policies) maintain it.
     "policy.view": CASE_ROLES | {Role.sysadmin},

@@ -379,6 +379,54 @@ def application_actions(
     return actions
 
 
+# --------------------------------------------------------------------------- background jobs
+
+
+class JobState(StateEnum):
+    """Where a background job (后台任务) is: queued → running → done, or failed with its reason."""
+
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+    __titles__ = {queued: "排队中", running: "运行中", done: "已完成", failed: "失败"}
+    __css_classes__ = {queued: "status-warn", running: "status-warn", done: "status-ok", failed: "status-bad"}
+    __final__ = frozenset({done, failed})
+
+
+class JobKind(LabelledEnum):
+    """What a background job does."""
+
+    registry_import = "registry_import"
+    export = "export"
+    recompute_due_dates = "recompute_due_dates"
+    overdue_check = "overdue_check"
+    due_reminders = "due_reminders"
+    integrity_check = "integrity_check"
+    cleanup = "cleanup"
+
+    __titles__ = {
+        registry_import: "导入企业名录",
+        export: "后台导出",
+        recompute_due_dates: "重新计算办理期限",
+        overdue_check: "超期检查",
+        due_reminders: "到期提醒",
+        integrity_check: "完整性检查",
+        cleanup: "清理过期导出文件",
+    }
+
+
+class NoticeKind(LabelledEnum):
+    """Why a department got an in-app notice (部门提醒)."""
+
+    overdue = "overdue"
+    due_soon = "due_soon"
+
+    __titles__ = {overdue: "已超期", due_soon: "即将到期"}
+    __css_classes__ = {overdue: "status-bad", due_soon: "status-warn"}
+
+
 # --------------------------------------------------------------------------- working days
 #
 # Three sources, in order: the admin's local overrides; chinesecalendar's official schedule (2004 to the

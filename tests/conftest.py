@@ -34,6 +34,8 @@ def app(tmp_path_factory):
         "GAOXIN_PASSWORD_METHOD": "scrypt:1024:8:1",
         "GAOXIN_DATA_DIR": str(tmp_path_factory.mktemp("files")),
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Background jobs run inside the request that queues them (Huey's immediate mode runs the real task).
+        "GAOXIN_JOBS_URL": "immediate",
     })
     app.test_client_class = RequestClient
     with app.app_context():

@@ -2,7 +2,6 @@
 import csv
 import io
 import random
-import time
 from datetime import timedelta
 
 import openpyxl
@@ -44,12 +43,7 @@ def xlsx_bytes(rows, header=HEADER):
 
 
 @pytest.fixture
-def sync_import(app, monkeypatch):
-    monkeypatch.setitem(app.config, "GAOXIN_IMPORT_SYNC", True)
-
-
-@pytest.fixture
-def admin(login_as, sync_import):
+def admin(login_as):
     return login_as(Role.sysadmin)
 
 
@@ -253,19 +247,20 @@ def test_a_crash_midway_leaves_the_job_failed_and_the_finished_batches_saved(cli
     assert [a.result for a in audit] == ["failed"]
 
 
-def test_the_import_runs_in_a_background_thread_and_the_page_follows_it(client, login_as, db, app, monkeypatch):
-    monkeypatch.setitem(app.config, "GAOXIN_IMPORT_SYNC", False)
+def test_the_import_runs_as_a_queued_job_with_progress_and_the_upload_is_removed(client, login_as, db, app,
+                                                                                  monkeypatch):
+    from gaoxin.models import Job
+
     monkeypatch.setattr(imports, "BATCH_SIZE", 3)
     login_as(Role.sysadmin)
     rows = [row(f"成都第{i}科技有限公司", CODES[i]) for i in range(10)]
     response = client.post("/enterprises/import", data={"file": (io.BytesIO(csv_bytes(rows)), "名录.csv")},
                            content_type="multipart/form-data")
-    job_url = response.headers["Location"]
-    deadline = time.monotonic() + 30
-    while "已完成" not in text_of(client.get(job_url)):
-        assert time.monotonic() < deadline, "the background import did not finish"
-        time.sleep(0.05)
-    assert "新增 10" in text_of(client.get(job_url))
+    assert "新增 10" in text_of(client.get(response.headers["Location"]))
+    job = db.session.scalar(select(Job))
+    assert (job.kind, job.state, job.done, job.attempts) == ("registry_import", "done", 10, 1)
+    assert "新增10" in job.summary
+    assert not list((imports.upload_path(db.session.scalar(select(ImportJob)), "x.csv").parent).glob("job-*"))
     assert enterprise_count(db) == 10
 
 
@@ -281,7 +276,7 @@ def test_uploading_nothing_asks_for_a_file(client, admin):
 
 
 @pytest.mark.parametrize("role", [Role.clerk, Role.dispatcher, Role.secadmin])
-def test_only_the_system_admin_may_import(client, login_as, db, role, sync_import):
+def test_only_the_system_admin_may_import(client, login_as, db, role):
     login_as(role)
     assert client.get("/enterprises/import").status_code == 403
     response = client.post("/enterprises/import", data={"file": (io.BytesIO(csv_bytes([row()])), "名录.csv")},

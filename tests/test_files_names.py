@@ -148,7 +148,6 @@ def test_an_existing_row_with_a_line_break_in_its_name_still_downloads(client, d
 def test_a_registry_export_whose_name_holds_a_nul_and_a_line_break_imports(client, login_as, app, monkeypatch, db):
     from gaoxin.models import ImportJob
 
-    monkeypatch.setitem(app.config, "GAOXIN_IMPORT_SYNC", True)
     login_as(Role.sysadmin)
     csv = "统一社会信用代码,企业名称\n91510100MA61R7CM5N,成都蓉光智能科技有限公司\n".encode()
     body, content_type = multipart({}, csv, "名录\x00\n2026.csv", field="file")

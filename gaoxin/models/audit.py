@@ -38,6 +38,8 @@ AUDIT_ACTION_LABELS = {
     "audit_verified": "校验审计链",
     "audit_archived": "归档审计日志",
     "data_exported": "导出数据",
+    "export_downloaded": "下载后台导出文件",
+    "job_retried": "重试后台任务",
     "salon_created": "新建沙龙",
     "salon_updated": "修改沙龙",
     "salon_published": "发布沙龙报名",
@@ -90,6 +92,9 @@ PERMISSION_LABELS = {
     "application.review": "实质审查",
     "application.disburse": "拨付",
     "settings.manage": "修改系统设置",
+    "jobs.manage": "管理后台任务",
+    "job.view": "查看他人的后台任务",
+    "job.download": "下载他人的导出文件",
     "policy.view": "查看政策目录",
     "policy.manage": "维护政策",
     "salon.view": "查看高新沙龙",
@@ -111,6 +116,7 @@ AUDIT_OBJECT_LABELS = {
     "Salon": "高新沙龙",
     "Contact": "企业联系人",
     "Export": "导出",
+    "Job": "后台任务",
 }
 
 

@@ -231,8 +231,9 @@ def confirmable_years(on=None):
 
 
 def confirm_year(year, text, user):
-    """Confirm `year` as a whole from its notice (replacing an earlier entry); recomputes open cases' due
-    dates. Returns (ParsedNotice, number of cases whose due dates moved). Raises CalendarRefused."""
+    """Confirm `year` as a whole from its notice (replacing an earlier entry). Returns (ParsedNotice, the
+    calendar before the change): the caller queues the recomputation of open cases' due dates with it (a
+    background job, services.jobs). Raises CalendarRefused."""
     from .audit import record
 
     if year in known_years():
@@ -253,11 +254,10 @@ def confirm_year(year, text, user):
     db.session.flush()
     forget_cached_calendar()
     holidays = sum(1 for w, _ in notice.days.values() if not w)
-    moved = recompute_due_dates(before, f"{year}年节假日安排已确认")
     record("config_changed", entry,
            detail=f"确认{year}年节假日安排：放假{holidays}天，调休上班{len(notice.days) - holidays}天；"
-                  f"重新计算了{moved}件在办案件的期限")
-    return notice, moved
+                  f"在办案件的期限由后台任务重新计算")
+    return notice, before
 
 
 def recompute_due_dates(before, reason, actor=None):

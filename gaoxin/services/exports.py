@@ -3,8 +3,8 @@ that Excel shows Chinese): the lists through their own list services (so an expo
 sees there, with the page's filters), and the dashboard's tables.
 
 A cell that starts with = + - @ (or a tab / carriage return) is prefixed with an apostrophe so that a
-spreadsheet never runs it as a formula. Raises ExportTooLarge beyond SYNC_LIMIT rows (a background export with
-progress is not built yet). Audits every export; never commits.
+spreadsheet never runs it as a formula. Raises ExportTooLarge beyond SYNC_LIMIT rows (the view then queues a
+background export, services.jobs). Audits every export; never commits.
 """
 import csv
 import io

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -471,41 +470,22 @@ def save_upload(job, stream, filename):
     return path
 
 
-def launch(job, path, *, ip=None, sync=None, remove=False):
-    """Run the job on the file at `path` now (tests, GAOXIN_IMPORT_SYNC) or in a background thread with its
-    own app context; `remove` deletes the file afterwards (an upload kept only for the import)."""
-    if sync is None:
-        sync = current_app.config["GAOXIN_IMPORT_SYNC"]
-    if sync:
-        _run_and_remove(job.id, path, ip, remove)
-        return None
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, path, ip, remove), name=f"import-{job.id}",
-                              daemon=True)
-    thread.start()
-    return thread
+def launch(job, path, *, ip=None, remove=False):
+    """Queue the import of the file at `path` as a background job (`flask gaoxin worker` runs it; tests run it at
+    once); `remove` deletes the file when the import ends. Commits. Returns the queue's Job."""
+    from . import jobs
+
+    queued, created = jobs.submit_import(job, path, job.user, ip, remove=remove)
+    db.session.commit()
+    if created:
+        jobs.send(queued)
+    return queued
 
 
-def _run_in_thread(app, job_id, path, ip, remove):
-    """The background thread: its own app context and database session."""
-    with app.app_context():
-        try:
-            _run_and_remove(job_id, path, ip, remove)
-        finally:
-            db.session.remove()
-
-
-def _run_and_remove(job_id, path, ip, remove):
-    try:
-        run_import(job_id, path, ip=ip)
-    finally:
-        if remove:
-            Path(path).unlink(missing_ok=True)
-
-
-def run_import(job_id, path, *, ip=None):
+def run_import(job_id, path, *, ip=None, on_progress=None):
     """Run an import job on the file at `path` (bytes are accepted too) to its end; commits after every batch so
-    other requests see progress. Never raises. The entry point a job queue calls: a plain function of a path.
+    other requests see progress (and calls on_progress(rows, total) after it). Never raises. The queue's job
+    (services.jobs) calls it.
 
     A file-level problem marks the job refused with nothing changed; an unexpected error marks it
     failed — the batches committed before it stay, and importing the file again completes the job.
@@ -522,6 +502,8 @@ def run_import(job_id, path, *, ip=None):
         def on_batch(result):
             _copy_counts(job, result)
             db.session.commit()
+            if on_progress:
+                on_progress(result.processed, job.total_rows)
 
         result = import_table(table, on_batch=on_batch)
     except ImportFileError as exc:

@@ -1,16 +1,14 @@
 """Exports (导出): every list with its current filters, and every dashboard table, to XLSX or CSV; each audited."""
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..forms.dashboard import PeriodForm
 from ..permissions import require
-from ..services import appeals as appeal_service
-from ..services import applications as application_service
+from ..services import export_lists, figures, jobs
 from ..services import exports as service
-from ..services import figures, queues
 from ..services.calendar import today
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -19,7 +17,7 @@ FORMATS = ("xlsx", "csv")
 
 
 def _send(name, table, fmt, filters, back):
-    """Audit, commit, then stream the file; a list too large goes back to the page with the reason."""
+    """Audit, commit, then stream the file."""
     if fmt not in FORMATS:
         abort(404)
     service.record(current_user, name, table, fmt, filters)
@@ -30,99 +28,54 @@ def _send(name, table, fmt, filters, back):
     return response
 
 
-def _too_large(exc, back):
-    flash(str(exc), "error")
-    return redirect(back, code=303)
-
-
 # --------------------------------------------------------------------------- lists
 
 
-APPEAL_HEADERS = ["回执号", "企业", "类别", "受理渠道", "承办部门", "状态", "签收期限", "办理期限", "登记时间"]
-
-
-def _appeal_cells(a):
-    return [a.receipt_no, a.enterprise.name, a.category.name, a.channel_title,
-            a.lead_unit.name if a.lead_unit else "调度中心", a.state.title, a.sign_due_on, a.due_on, a.created_at]
+def _list(name, fmt):
+    """Export list `name` with the page's filters: in the request up to GAOXIN_EXPORT_SYNC_LIMIT rows, else as a
+    background job whose page shows progress and then the file (the same request again opens the same job)."""
+    if fmt not in FORMATS:
+        abort(404)
+    permission, _ = export_lists.LISTS[name]
+    require(permission)
+    args = {k: v for k, v in request.args.items() if v}
+    spec = export_lists.build(name, current_user, args)
+    back = url_for(spec.back_endpoint, **spec.back_args)
+    try:
+        rows = service.rows_from_pages(spec.fetch, spec.shape, limit=current_app.config["GAOXIN_EXPORT_SYNC_LIMIT"])
+    except service.ExportTooLarge:
+        db.session.rollback()
+        job, created = jobs.submit_export(current_user, name, fmt, args)
+        db.session.commit()
+        if created:
+            jobs.send(job)
+            flash(f"数据超过{current_app.config['GAOXIN_EXPORT_SYNC_LIMIT']:,}行，已转为后台导出；完成后可在本页下载。",
+                  "success")
+        else:
+            flash("同样的导出已在进行或刚刚完成，以下是该任务。", "success")
+        return redirect(url_for("jobs.show", job_id=job.id), code=303)
+    return _send(name, service.Table(spec.title, spec.headers, rows), fmt, spec.filters, back)
 
 
 @bp.get("/appeals.<fmt>")
 @login_required
 def appeals(fmt):
     """The appeals list (诉求) with the page's filters: state, category, receipt number, enterprise."""
-    require("appeal.list")
-    filters = {
-        "state": request.args.get("state") or "", "category": request.args.get("category", type=int) or "",
-        "receipt": (request.args.get("receipt") or "").strip().upper(),
-        "enterprise": request.args.get("enterprise", type=int) or "",
-    }
-    back = url_for("appeals.index", **{k: v for k, v in filters.items() if v})
-    try:
-        rows = service.rows_from_pages(
-            lambda page: appeal_service.search_page(
-                current_user, state=filters["state"], category_id=filters["category"], receipt=filters["receipt"],
-                enterprise_id=filters["enterprise"], page=page),
-            _appeal_cells)
-    except service.ExportTooLarge as exc:
-        return _too_large(exc, back)
-    return _send("appeals", service.Table("诉求", APPEAL_HEADERS, rows), fmt, filters, back)
-
-
-APPLICATION_HEADERS = ["回执号", "企业", "政策", "审查部门", "申报金额", "状态", "收件时间"]
-
-
-def _application_cells(a):
-    return [a.receipt_no, a.enterprise.name, a.policy.title, a.department.name, a.declared_amount, a.state.title,
-            a.created_at]
+    return _list("appeals", fmt)
 
 
 @bp.get("/applications.<fmt>")
 @login_required
 def applications(fmt):
     """The applications list (政策申报) with the page's filters: state, policy, receipt number."""
-    require("application.list")
-    filters = {"state": request.args.get("state") or "", "policy": request.args.get("policy", type=int) or "",
-               "receipt": (request.args.get("receipt") or "").strip().upper()}
-    back = url_for("applications.index", **{k: v for k, v in filters.items() if v})
-    try:
-        rows = service.rows_from_pages(
-            lambda page: application_service.list_page(current_user, state=filters["state"],
-                                                       policy_id=filters["policy"], receipt=filters["receipt"],
-                                                       page=page),
-            _application_cells)
-    except service.ExportTooLarge as exc:
-        return _too_large(exc, back)
-    return _send("applications", service.Table("政策申报", APPLICATION_HEADERS, rows), fmt, filters, back)
-
-
-INBOX_HEADERS = ["回执号", "企业", "类别", "承办人", "状态", "签收期限", "办理期限", "退单次数", "登记时间"]
-
-
-def _inbox_cells(a):
-    return [a.receipt_no, a.enterprise.name, a.category.name, a.assignee.name if a.assignee else "", a.state.title,
-            a.sign_due_on, a.due_on, a.return_count, a.created_at]
+    return _list("applications", fmt)
 
 
 @bp.get("/inbox.<fmt>")
 @login_required
 def inbox(fmt):
     """One tab of the department inbox (部门收件箱) with the page's filters and sort."""
-    require("inbox.view")
-    tab = request.args.get("tab") if request.args.get("tab") in queues.INBOX_TABS else "sign"
-    filters = queues.InboxFilters.parse(request.args)
-    day = today()
-    back = url_for("inbox.index", tab=tab, **filters.as_args())
-
-    def fetch(page):
-        rows, has_next = queues.inbox_page(current_user, tab, filters, page, day)
-        return queues.list_rows([appeal_id for appeal_id, _ in rows]), has_next
-
-    try:
-        rows = service.rows_from_pages(fetch, _inbox_cells)
-    except service.ExportTooLarge as exc:
-        return _too_large(exc, back)
-    table = service.Table(f"部门收件箱-{queues.INBOX_TABS[tab]}", INBOX_HEADERS, rows)
-    return _send("inbox", table, fmt, {"tab": tab, **filters.as_args()}, back)
+    return _list("inbox", fmt)
 
 
 # --------------------------------------------------------------------------- dashboard tables

@@ -13,7 +13,7 @@ from ..htmx import is_fragment_request, render
 from ..models import Appeal, User, UserSession, WorkStamp, utcnow
 from ..permissions import can, get_visible_or_404, require, visible_appeals
 from ..services import appeals as service
-from ..services import queues, work
+from ..services import jobs, queues, work
 from ..services.calendar import today, working_calendar
 from ..workflow import AppealAction, WorkflowError, appeal_actions
 from .actions import commit_once_more_if_stale
@@ -120,7 +120,30 @@ def _render_list(context, block=None, status=200):
 def index():
     """The inbox: a tab of the unit's appeals with counts, filtered and sorted; the list redraws itself."""
     require("inbox.view")
-    return _render_list(_list_context(), block="live")
+    # The unread notices (部门提醒) in the header: one count over a partial index of the unread rows.
+    return _render_list({**_list_context(), "unread_notices": jobs.unread_count(current_user.unit_id)}, block="live")
+
+
+@bp.get("/notices")
+@login_required
+def notices():
+    """The department's notices from the periodic jobs (超期, 2 working days before the deadline), newest first."""
+    require("inbox.view")
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, has_next = jobs.notices_page(current_user.unit_id, page)
+    return render("inbox/notices.html", notices=rows, page=page, has_next=has_next,
+                  unread=jobs.unread_count(current_user.unit_id))
+
+
+@bp.post("/notices/read")
+@login_required
+def notices_read():
+    """Mark every notice of the department read (the header badge goes away)."""
+    require("inbox.view")
+    count = jobs.mark_read(current_user.unit_id)
+    db.session.commit()
+    flash(f"已将 {count} 条提醒标为已读。", "success")
+    return redirect(url_for("inbox.notices"), code=303)
 
 
 @bp.get("/live")

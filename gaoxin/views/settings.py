@@ -11,9 +11,9 @@ from ..forms.settings import CategoryForm, NoticeForm, OverrideForm, PreviewForm
 from ..htmx import render
 from ..models import AppealCategory, CalendarYear, Phrase, Unit
 from ..permissions import can, require
-from ..workflow import rule_holidays
+from ..workflow import JobKind, rule_holidays
 from ..services import calendar as calendar_service
-from ..services import phrases
+from ..services import jobs, phrases
 from ..services.cases import InputError
 from ..services import settings as service
 from ..services.settings import SettingsRefused
@@ -148,7 +148,17 @@ def _calendar_page(override_form, notice_form=None, parsed=None, status=200):
         overrides=service.overrides(), warning=service.schedule_warning(today),
         first_year=first, last_year=last, today=today, reminder=calendar_service.reminder(today),
         notice_form=notice_form or _notice_form(None), parsed=parsed, years=_years(), status=status,
+        recompute=jobs.latest(JobKind.recompute_due_dates),
     )
+
+
+def _recompute(before, reason, done):
+    """Commit the calendar change, then queue the recomputation of open cases' due dates (a background job:
+    thousands of open cases must not hold the admin's request) and say so."""
+    job, _ = jobs.submit_recompute(before, reason, current_user)
+    db.session.commit()
+    jobs.send(job)
+    flash(f"{done}；在办案件的期限正在后台重新计算，结果见本页“期限重算”。", "success")
 
 
 @bp.get("/calendar")
@@ -172,11 +182,8 @@ def override_add():
         except SettingsRefused as exc:
             _refused(form, exc)
         else:
-            moved = calendar_service.recompute_due_dates(
-                before, f"工作日调整：{override.day:%Y-%m-%d} 改为{'上班' if override.is_workday else '放假'}")
-            db.session.commit()
-            flash(f"已将 {override.day:%Y-%m-%d} 设为{'上班' if override.is_workday else '放假'}；"
-                  f"重新计算了 {moved} 件在办案件的期限。", "success")
+            _recompute(before, f"工作日调整：{override.day:%Y-%m-%d} 改为{'上班' if override.is_workday else '放假'}",
+                       f"已将 {override.day:%Y-%m-%d} 设为{'上班' if override.is_workday else '放假'}")
             return redirect(url_for("settings.calendar"), code=303)
     return _calendar_page(form)
 
@@ -193,9 +200,7 @@ def override_delete(day):
     before = calendar_service.load_calendar()
     if not service.delete_override(parsed):
         abort(404)
-    moved = calendar_service.recompute_due_dates(before, f"删除工作日调整：{parsed:%Y-%m-%d}")
-    db.session.commit()
-    flash(f"已删除 {parsed:%Y-%m-%d} 的调整；重新计算了 {moved} 件在办案件的期限。", "success")
+    _recompute(before, f"删除工作日调整：{parsed:%Y-%m-%d}", f"已删除 {parsed:%Y-%m-%d} 的调整")
     return redirect(url_for("settings.calendar"), code=303)
 
 
@@ -212,12 +217,11 @@ def notice_submit():
             form.notice.errors = [*form.notice.errors, "通知中有无法识别的内容，请按下方提示修改后重新解析。"]
         elif "confirm" in request.form:
             try:
-                parsed, moved = calendar_service.confirm_year(form.year.data, form.notice.data, current_user)
+                parsed, before = calendar_service.confirm_year(form.year.data, form.notice.data, current_user)
             except calendar_service.CalendarRefused as exc:
                 _refused(form, exc)
             else:
-                db.session.commit()
-                flash(f"已确认{form.year.data}年节假日安排；重新计算了 {moved} 件在办案件的期限。", "success")
+                _recompute(before, f"{form.year.data}年节假日安排已确认", f"已确认{form.year.data}年节假日安排")
                 return redirect(url_for("settings.calendar"), code=303)
     status = 422 if form.errors else 200
     return _calendar_page(OverrideForm(formdata=None), notice_form=form, parsed=parsed, status=status)

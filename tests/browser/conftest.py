@@ -157,6 +157,8 @@ def live_app(tmp_path_factory):
         "WTF_CSRF_ENABLED": True,
         "SESSION_COOKIE_SECURE": False,
         "GAOXIN_IDLE_MINUTES": 30,
+        # Background jobs run inside the request that queues them (the worker process has its own test).
+        "GAOXIN_JOBS_URL": "immediate",
     })
     with app.app_context():
         db.create_all()
