@@ -13,4 +13,8 @@ worker_pid=$!
 trap 'kill "$worker_pid" 2>/dev/null || true' EXIT
 echo
 echo "高新通已启动： http://127.0.0.1:${PORT:-5000}/  （Ctrl+C 停止）"
+# The two workers add their request counters up for /metrics through files here (emptied at each start).
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/instance/prometheus}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+# Not exec: the trap above stops the worker when the server stops.
 .venv/bin/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:${PORT:-5000}" --access-logfile - app:app

@@ -56,6 +56,11 @@ def create_app(test_config=None):
 
     tasks.init_app(app)
     app.after_request(_security_headers)
+    from . import logs, metrics
+
+    # After the blueprints: the request log's hooks go first and last, around the inbox poll's fast path too.
+    logs.init_app(app)
+    app.extensions["gaoxin_metrics_allow"] = metrics.allowed_networks(app.config["GAOXIN_METRICS_ALLOW"])
 
     from .cli import gaoxin_cli
 
@@ -99,9 +104,9 @@ def _register_blueprints(app):
     from .views import applications
 
     app.register_blueprint(applications.bp)
-    from .views import dashboard, exports, jobs, salons
+    from .views import dashboard, exports, jobs, ops, salons
 
-    for module in (salons, dashboard, exports, jobs):
+    for module in (salons, dashboard, exports, jobs, ops):
         app.register_blueprint(module.bp)
 
 

@@ -9,7 +9,8 @@ from .models import utcnow
 from .models.org import load_session
 
 #: Endpoints a user who must change the initial password may still reach.
-PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.healthz"}
+PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "ops.healthz", "ops.readyz",
+                           "ops.metrics_view"}
 #: Write last_seen_at at most this often, not on every request.
 TOUCH_EVERY = timedelta(seconds=60)
 

@@ -113,4 +113,17 @@ def from_environment(instance_path):
         "GAOXIN_JOBS_WORKERS": int(os.environ.get("GAOXIN_JOBS_WORKERS", "2")),
         #: Hours a background export's file is kept for its owner to download, then removed.
         "GAOXIN_EXPORT_KEEP_HOURS": int(os.environ.get("GAOXIN_EXPORT_KEEP_HOURS", "24")),
+        #: Addresses (CIDRs, comma-separated) that may read /metrics; everyone else gets 403.
+        "GAOXIN_METRICS_ALLOW": os.environ.get("GAOXIN_METRICS_ALLOW", "127.0.0.1/32"),
+        #: Where the gunicorn workers share their Prometheus counters (prometheus_client's multiprocess mode,
+        #: which reads this variable itself); empty: one process counts alone (flask run, tests).
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""),
+        #: Log level of the JSON log lines (DEBUG, INFO, WARNING, ERROR).
+        "GAOXIN_LOG_LEVEL": os.environ.get("GAOXIN_LOG_LEVEL", "INFO").upper(),
     }
+
+
+def child_environment(**extra):
+    """The environment for a child process (pg_dump, pg_restore) with `extra` set, e.g. PGPASSWORD, so that a
+    password never appears on a command line that `ps` shows."""
+    return {**os.environ, **extra}

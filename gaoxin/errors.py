@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .logs import exception as log_exception, request_id
 from .permissions import Denied, NotVisible
 from .services import audit
 
@@ -16,6 +17,7 @@ ERROR_TEXTS = {
     413: ("文件过大", "上传的内容超过大小限制。"),
     429: ("操作过于频繁", "请求次数过多，请稍后再试。"),
     500: ("系统错误", "系统出现错误，已记录。请稍后重试，或联系系统管理员。"),
+    503: ("系统暂时不可用", "系统正在恢复，请稍后重试。"),
 }
 
 
@@ -30,7 +32,7 @@ def init_app(app):
 def render_error(code, message=None):
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500] if code >= 500 else ERROR_TEXTS[400])
     template = "errors/fragment.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
-    return render_template(template, code=code, title=title, text=message or text), code
+    return render_template(template, code=code, title=title, text=message or text, request_id=request_id()), code
 
 
 def _denied(exc):
@@ -68,7 +70,5 @@ def _http_error(exc):
 
 def _unexpected(exc):
     db.session.rollback()
-    import flask
-
-    flask.current_app.logger.exception("Unhandled exception")
+    log_exception()
     return render_error(500)

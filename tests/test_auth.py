@@ -86,9 +86,9 @@ def test_open_redirect_after_login_is_refused(client, make_user):
     assert response.headers["Location"] == "/"
 
 
-def test_healthz_checks_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.json["database"] == "ok"
+def test_readyz_checks_the_database_and_healthz_only_the_process(client):
+    assert client.get("/readyz").json["checks"]["database"] == "ok"
+    assert client.get("/healthz").json == {"status": "ok", "message": "进程正常"}
 
 
 def test_pages_send_a_strict_content_security_policy(client):

@@ -6,7 +6,7 @@ from gaoxin.models import AuditEntry, Role, User
 from gaoxin.permissions import ROLE_PERMISSIONS, can
 
 #: Endpoints anyone may reach without logging in. Everything else must send an anonymous visitor to log in.
-PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "static", "salons.signup"}
+PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz", "ops.readyz", "ops.metrics_view", "static", "salons.signup"}
 #: The public progress lookup (a later issue) lives in this blueprint: enterprises have no account.
 PUBLIC_BLUEPRINTS = {"public"}
 

@@ -288,6 +288,18 @@ def _overdue_now(on):
     return dict(db.session.execute(query).all())
 
 
+def open_and_overdue_now(on):
+    """({department id: open appeals}, {department id: overdue ones}, {id: unit name}) for the monitoring
+    scrape: two grouped queries on the (lead unit, state, due) indexes and the names of the units found."""
+    open_states = [s.value for s in DEPARTMENT_APPEAL_STATES]
+    open_now = dict(db.session.execute(select(Appeal.lead_unit_id, func.count())
+                                       .where(Appeal.state.in_(open_states)).group_by(Appeal.lead_unit_id)).all())
+    overdue = _overdue_now(on)
+    ids = {unit_id for unit_id in (*open_now, *overdue) if unit_id is not None}
+    names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
+    return open_now, overdue, names
+
+
 def departments():
     """Active departments, by id."""
     return list(db.session.scalars(

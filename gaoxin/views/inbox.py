@@ -2,7 +2,7 @@
 import hashlib
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from markupsafe import Markup
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -52,14 +52,15 @@ def _unchanged_poll():
     # Outside the request's session and in autocommit: one round trip, no BEGIN and ROLLBACK around it.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         found = connection.execute(
-            select(User.unit_id, UserSession.last_seen_at, WorkStamp.version, WorkStamp.changed_at)
+            select(User.id, User.unit_id, UserSession.last_seen_at, WorkStamp.version, WorkStamp.changed_at)
             .select_from(UserSession).join(User, User.id == UserSession.user_id)
             .outerjoin(WorkStamp, WorkStamp.unit_id == User.unit_id)
             .where(UserSession.token == token, UserSession.ended_at.is_(None), User.active.is_(True))
         ).first()
     if found is None:
         return None
-    unit_id, last_seen_at, version, changed_at = found
+    user_id, unit_id, last_seen_at, version, changed_at = found
+    g.poll_user = (user_id, unit_id)  # for the request log line, which never loads the user itself
     if utcnow() - last_seen_at > timedelta(minutes=current_app.config["GAOXIN_IDLE_MINUTES"]):
         return None
     stamp = (version, changed_at) if version is not None else None

@@ -1,9 +1,7 @@
-"""The home page for each role (a to-do list), and the health check."""
-from flask import Blueprint, jsonify, render_template
+"""The home page for each role (a to-do list)."""
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import text
 
-from ..extensions import db
 from ..services import todo
 from ..permissions import can
 from ..services.calendar import today, working_calendar
@@ -22,13 +20,3 @@ def home():
                            shortcuts=todo.shortcuts(current_user),
                            figures=key_figures(current_user) if can(current_user, "figures.view") else None)
 
-
-@bp.get("/healthz")
-def healthz():
-    """Liveness plus a database round trip, for the load balancer."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
-        db.session.rollback()
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
