@@ -8,4 +8,4 @@ export FLASK_APP=app.py
 .venv/bin/flask gaoxin demo --if-empty
 echo
 echo "高新通已启动： http://127.0.0.1:${PORT:-5000}/  （Ctrl+C 停止）"
-exec .venv/bin/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:${PORT:-5000}" --access-logfile - app:app
+exec .venv/bin/gunicorn -c gunicorn.conf.py app:app
