@@ -17,4 +17,4 @@ echo "高新通已启动： http://127.0.0.1:${PORT:-5000}/  （Ctrl+C 停止）
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/instance/prometheus}"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 # Not exec: the trap above stops the worker when the server stops.
-.venv/bin/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:${PORT:-5000}" --access-logfile - app:app
+.venv/bin/gunicorn -c gunicorn.conf.py app:app

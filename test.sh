@@ -6,10 +6,10 @@ scripts/setup-venv
 PY=.venv/bin/python
 export PYTHONDONTWRITEBYTECODE=1
 
-# Browser tests need Debian's Chromium, CJK fonts, pdftotext (printed notices) and Java (the Nu HTML
-# Checker); CI installs what is missing.
+# Browser tests need Debian's Chromium, CJK fonts, pdftotext (printed notices), Java (the Nu HTML
+# Checker) and nginx (the two-server deployment test); CI installs what is missing.
 missing=""
-for pkg in chromium fonts-noto-cjk poppler-utils; do
+for pkg in chromium fonts-noto-cjk poppler-utils nginx; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done
 command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"

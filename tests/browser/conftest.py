@@ -14,6 +14,8 @@ Fixtures
   open_page           per test: open_page(**context_options) → a watched page in another fresh context
                       (a second user at another desk; java_script_enabled=False for a browser without
                       scripts), checked like `page` after the test.
+  open_page_at        per test: open_page_at(base_url, **context_options) → the same on a server the test
+                      started itself (test_nginx_two_servers.py: nginx in front of two gunicorns).
   make_live_user      per test: make_live_user(role=Role.clerk, unit_name=None, **fields) → an object
                       with username, password, name, unit_name; for tests that change a user's state
                       (failed log-ins, password) and so must not use a shared demo account.
@@ -38,6 +40,7 @@ usernames are in gaoxin.services.demo.DEMO_USERS, all with DEMO_PASSWORD.
         login(page, "handler")
         visit(page, "/")
 """
+import functools
 import itertools
 import os
 import threading
@@ -226,13 +229,14 @@ def page(context, request):
 
 
 @pytest.fixture
-def open_page(browser, live_url, request):
-    """open_page(**context_options) → a watched page in a new context of its own (another user, another desk)."""
+def open_page_at(browser, request):
+    """open_page_at(base_url, **context_options) → a watched page in a new context of its own on the server at
+    `base_url` (tests that start their own servers), checked like `page` after the test."""
     limiter.reset()
     opened = []
 
-    def open_(**options):
-        context = _new_context(browser, live_url, **options)
+    def open_(base_url, **options):
+        context = _new_context(browser, base_url, **options)
         page = context.new_page()
         opened.append((context, page, helpers.watch(page, javascript=options.get("java_script_enabled", True))))
         return page
@@ -245,6 +249,12 @@ def open_page(browser, live_url, request):
         context.close()
     if problems:
         pytest.fail("after the test:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def open_page(open_page_at, live_url):
+    """open_page(**context_options) → a watched page in another fresh context (another user, another desk)."""
+    return functools.partial(open_page_at, live_url)
 
 
 @pytest.fixture
