@@ -68,6 +68,12 @@ def create_app(test_config=None):
     return app
 
 
+#: SQLite: how long a writer waits for another worker's write transaction before it gives up (503), in seconds.
+SQLITE_BUSY_TIMEOUT = 10
+#: Seconds a request waits for a free pooled connection before it gives up (503) instead of queueing on.
+POOL_TIMEOUT = 5
+
+
 def _engine_options(app):
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
@@ -77,13 +83,20 @@ def _engine_options(app):
         # one, and no query here needs to skip planning more than it needs a plan for its values.
         # JIT off: the inbox's tab counts (one statement, estimated above jit_above_cost) spent 31 ms
         # compiling for 10 ms of work; every query here is short.
+        # A bad day ends in a 503 within seconds, never in a hung worker: connect_timeout for a server that
+        # does not answer, statement_timeout and lock_timeout for a statement stuck on the server.
+        settings = "-c jit=off -c plan_cache_mode=force_custom_plan"
+        settings += f" -c lock_timeout={app.config['GAOXIN_DB_LOCK_TIMEOUT'] * 1000}"
+        settings += f" -c statement_timeout={app.config['GAOXIN_DB_STATEMENT_TIMEOUT'] * 1000}"
         options.setdefault("connect_args", {
-            "prepare_threshold": 5, "options": "-c jit=off -c plan_cache_mode=force_custom_plan"})
-        # No ping before every checkout (a round trip per request, and per inbox poll every 2 s): a
-        # connection the server dropped fails one request, and SQLAlchemy then renews the whole pool.
+            "prepare_threshold": 5, "connect_timeout": app.config["GAOXIN_DB_CONNECT_TIMEOUT"], "options": settings})
+        # A ping (one round trip, ~0.1 ms here) before each checkout: after a database restart every pooled
+        # connection is dead, and without it each would fail one user's request before the pool renews.
+        options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_recycle", 3600)
+        options.setdefault("pool_timeout", POOL_TIMEOUT)
     elif uri.startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": 30})
+        options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
 
 
 def _sqlite_pragmas(dbapi_connection, record):

@@ -57,6 +57,11 @@ def fixed_settings():
         "JSON_AS_ASCII": False,
         #: Rate-limited answers say how many requests are left and when the window resets.
         "RATELIMIT_HEADERS_ENABLED": True,
+        #: Redis down: rate limits are counted in each worker's memory (Flask-Limiter logs one warning), and
+        #: shared again once Redis answers (asked again after 1, 2, 4 … 32 s, then from 1 s again).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        #: A Redis that does not answer costs a request one second, not a hang (ignored by memory://).
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         #: werkzeug password-hash method; tests set a cheap scrypt so that logging in stays fast.
         "GAOXIN_PASSWORD_METHOD": "scrypt",
         #: The most rows an export writes inside the request; a longer list is exported by a background job.
@@ -98,6 +103,12 @@ def from_environment(instance_path):
         #: The address enterprises reach the site at (e.g. https://gxt.example.gov.cn), printed on receipts
         #: and notices with the lookup page's path; empty: the address of the request that printed it.
         "GAOXIN_PUBLIC_URL": os.environ.get("GAOXIN_PUBLIC_URL", "").strip().rstrip("/"),
+        #: Seconds to wait for a new PostgreSQL connection (an unreachable server answers 503 within this).
+        "GAOXIN_DB_CONNECT_TIMEOUT": int(os.environ.get("GAOXIN_DB_CONNECT_TIMEOUT", "3")),
+        #: Seconds one SQL statement may run on PostgreSQL before the server cancels it (503); 0: no limit.
+        "GAOXIN_DB_STATEMENT_TIMEOUT": int(os.environ.get("GAOXIN_DB_STATEMENT_TIMEOUT", "30")),
+        #: Seconds a PostgreSQL statement may wait for a row or table lock before it gives up (503).
+        "GAOXIN_DB_LOCK_TIMEOUT": int(os.environ.get("GAOXIN_DB_LOCK_TIMEOUT", "5")),
         #: The largest registry export the import page accepts, in MB (a full export of 220,000 enterprises
         #: is about 124 MB); every other request keeps MAX_CONTENT_LENGTH.
         "GAOXIN_IMPORT_MAX_MB": int(os.environ.get("GAOXIN_IMPORT_MAX_MB", "300")),

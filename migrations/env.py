@@ -97,6 +97,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # The app's statement_timeout (GAOXIN_DB_STATEMENT_TIMEOUT) is for web requests; an index built
+            # on a table of millions of rows may take longer. Committed so that alembic begins its own.
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -1,4 +1,5 @@
 """Attachments: type checked by content, stored under their SHA-256 in GAOXIN_DATA_DIR; raises FileRefused."""
+import contextlib
 import hashlib
 import os
 import re
@@ -125,25 +126,14 @@ def store_upload(file_storage, user, *, owner_type, owner_id=None, item_key=None
     allowed = kinds or ACCEPTED
     if kind not in allowed:
         raise FileRefused(f"文件“{name}”的内容不是{accepted_names(allowed)}格式（按文件内容检查，而非文件名）。")
-    digest = hashlib.sha256(head)
-    size = len(head)
-    root = Path(current_app.config["GAOXIN_DATA_DIR"])
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=root, delete=False, prefix=".upload-") as tmp:
-        tmp.write(head)
-        while chunk := file_storage.stream.read(CHUNK):
-            size += len(chunk)
-            if size > MAX_BYTES:
-                tmp.close()
-                os.unlink(tmp.name)
-                raise FileRefused(f"文件“{name}”超过20MB。")
-            digest.update(chunk)
-            tmp.write(chunk)
-    sha256 = digest.hexdigest()
-    path = _storage_path(sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Content-addressed: the same file uploaded twice is stored once; rename is atomic on one volume.
-    os.replace(tmp.name, path)
+    try:
+        sha256, size = _write(file_storage, head, name)
+    except OSError as exc:
+        # Disk full, a read-only or missing volume: the form comes back with this message by the field and
+        # everything typed; no row is written for a file that is not there.
+        current_app.logger.error("Attachment not stored in %s: %s", current_app.config["GAOXIN_DATA_DIR"], exc)
+        raise FileRefused(f"文件“{name}”未能保存：附件存储空间已满或暂时无法写入。已填写的内容已保留，"
+                          "请稍后重新选择文件提交，并告知系统管理员。") from exc
     attachment = Attachment(
         owner_type=owner_type, owner_id=owner_id, item_key=item_key, filename=with_extension(name, kind),
         content_type=ACCEPTED[kind][0], size=size, sha256=sha256, uploaded_by_id=user.id,
@@ -151,6 +141,38 @@ def store_upload(file_storage, user, *, owner_type, owner_id=None, item_key=None
     db.session.add(attachment)
     db.session.flush()
     return attachment
+
+
+def _write(file_storage, head, name):
+    """Write the upload to a temporary file, then move it to its content address; returns (sha256, size).
+    Raises FileRefused when it is too large and OSError when the volume refuses it (nothing left behind)."""
+    digest = hashlib.sha256(head)
+    size = len(head)
+    root = Path(current_app.config["GAOXIN_DATA_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.NamedTemporaryFile(dir=root, delete=False, prefix=".upload-")
+    try:
+        with tmp:
+            tmp.write(head)
+            while chunk := file_storage.stream.read(CHUNK):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise FileRefused(f"文件“{name}”超过20MB。")
+                digest.update(chunk)
+                tmp.write(chunk)
+            tmp.flush()
+            # On the disk before the row that names it is committed (a power cut keeps no row without file).
+            os.fsync(tmp.fileno())
+        sha256 = digest.hexdigest()
+        path = _storage_path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Content-addressed: the same file uploaded twice is stored once; rename is atomic on one volume.
+        os.replace(tmp.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp.name)
+        raise
+    return sha256, size
 
 
 def store_uploads(uploads, user, *, owner_type, item_key=None, kinds=None):
