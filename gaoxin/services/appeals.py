@@ -67,6 +67,8 @@ def record(actor, *, enterprise, category, channel, content, contact=None, salon
         content=content, state=S.registered.value, recorded_by_id=actor.id, recording_unit_id=actor.unit_id,
         handling_days=category.handling_days, submission_token=submission_token,
         no_contact_reason=(no_contact_reason or "").strip() or None,
+        # Empty from the start: routing then sets the co-handlers without reading the (empty) collection.
+        co_handlers=[],
     )
     db.session.add(appeal)
     db.session.flush()

@@ -152,12 +152,16 @@ def _submit(form, pending):
     stored, refused = files.store_uploads(form.files.data, current_user, owner_type="appeal")
     form.files.errors = list(form.files.errors) + refused
     pending += stored
-    db.session.commit()
+    if stored:
+        # Only when there is something to keep: a commit expires the user and the enterprise, read again after.
+        db.session.commit()
     try:
         # The service checks what the form cannot (enterprise, contact, category) even when the form
         # failed its own checks, so that every mistake shows at once; it records only when all is well.
         appeal, enterprise, candidates = _record(form, pending, check_only=not valid or bool(refused))
         if appeal is not None:
+            # Read before the commit expires the appeal (reloading it with every join just for the message).
+            appeal_id, message = appeal.id, f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。"
             db.session.commit()
     except IntegrityError:
         # The same form sent twice at the same instant: the other request created the appeal.
@@ -166,8 +170,8 @@ def _submit(form, pending):
             raise
         return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
     if appeal is not None:
-        flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
-        return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
+        flash(message, "success")
+        return redirect(url_for("appeals.show", appeal_id=appeal_id, created=1), code=303)
     form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
     # Nothing recorded: undo a contact or enterprise added on the way; the files stay, offered again.
     pending_ids = [a.id for a in pending]
