@@ -14,6 +14,13 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )
+#: Sent with every response, the static files WhiteNoise answers before the app included.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def create_app(test_config=None):
@@ -48,7 +55,7 @@ def create_app(test_config=None):
     auth_hooks.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
-    static_files.init_app(app)
+    static_files.init_app(app, SECURITY_HEADERS)
     # "/inbox/" typed by hand finds "/inbox" (and the other way round) instead of a 404.
     app.url_map.strict_slashes = False
     _register_blueprints(app)
@@ -130,10 +137,8 @@ def _request_size_limit():
 
 
 def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response

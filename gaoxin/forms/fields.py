@@ -90,6 +90,20 @@ def prefix_ids(forms):
             field.id = field.label.field_id = f"{name}-{field.short_name}"
 
 
+class LazyForms(dict):
+    """A page's action forms by name, each built by `build(name)` (ids prefixed as prefix_ids does) when the
+    template first reads it: a form the page does not show costs nothing."""
+
+    def __init__(self, build):
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, name):
+        form = self[name] = self.build(name)
+        prefix_ids({name: form})
+        return form
+
+
 def add_errors(form, errors):
     """Show a service's {field name: message} beside the fields (a name the form lacks goes to the form)."""
     for name, message in errors.items():

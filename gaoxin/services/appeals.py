@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from ..extensions import db
 from ..models import (
@@ -66,6 +67,8 @@ def record(actor, *, enterprise, category, channel, content, contact=None, salon
         content=content, state=S.registered.value, recorded_by_id=actor.id, recording_unit_id=actor.unit_id,
         handling_days=category.handling_days, submission_token=submission_token,
         no_contact_reason=(no_contact_reason or "").strip() or None,
+        # Empty from the start: routing then sets the co-handlers without reading the (empty) collection.
+        co_handlers=[],
     )
     db.session.add(appeal)
     db.session.flush()
@@ -281,6 +284,18 @@ def duplicates_of(appeal):
     return list(db.session.scalars(select(Appeal).where(Appeal.merged_into_id == appeal.id).order_by(Appeal.id)))
 
 
+def case_file(appeal):
+    """(timeline, extensions, duplicates) of the appeal page. Asking for an extension and merging a duplicate
+    into an appeal each write an event on its timeline (extend_request; merge on the main case, also when
+    earlier duplicates follow a merged case to its main), so an appeal whose timeline has neither — nearly
+    every one — needs neither query: each loads the whole Appeal with its joins, a quarter of the page's time."""
+    events = events_of(appeal)
+    actions = {event.action for event in events}
+    extensions = extensions_of(appeal) if A.extend_request.value in actions else []
+    duplicates = duplicates_of(appeal) if A.merge.value in actions else []
+    return events, extensions, duplicates
+
+
 def active_categories():
     return list(db.session.scalars(
         select(AppealCategory).where(AppealCategory.active.is_(True)).order_by(AppealCategory.position, AppealCategory.id)
@@ -372,8 +387,9 @@ def events_of(appeal):
 
 
 def extensions_of(appeal):
-    """Every extension asked for on the appeal, oldest first."""
-    return list(db.session.scalars(select(Extension).where(Extension.appeal_id == appeal.id).order_by(Extension.id)))
+    """Every extension asked for on the appeal, oldest first (without loading the appeal again per row)."""
+    return list(db.session.scalars(select(Extension).where(Extension.appeal_id == appeal.id)
+                                   .options(lazyload(Extension.appeal)).order_by(Extension.id)))
 
 
 def extension_of(appeal, extension_id):

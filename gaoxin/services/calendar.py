@@ -5,11 +5,12 @@ Raises CalendarRefused (with the form field it belongs beside) for a notice that
 cannot be confirmed or a range that ends before it starts. Flushes, never commits.
 """
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..localtime import local_today
@@ -45,13 +46,38 @@ def load_calendar():
     return WorkingCalendar(overrides, notices)
 
 
+def calendar_stamp():
+    """What identifies the calendar's rows, in one small statement: the number of overrides and of confirmed
+    years and the newest of each. Every change adds a row with a new time (an override is replaced by delete
+    and add, a year by delete and confirm) or removes one (the count drops), so a changed calendar always
+    gives a new stamp."""
+    return tuple(db.session.execute(select(*(select(aggregate).scalar_subquery() for aggregate in (
+        func.count(CalendarOverride.day), func.max(CalendarOverride.created_at),
+        func.count(CalendarYear.year), func.max(CalendarYear.confirmed_at))))).one())
+
+
+#: engine → (stamp, WorkingCalendar): one calendar per worker and database, read again when the stamp moves,
+#: so a change made through any worker is seen by every worker's next request.
+_LOADED = weakref.WeakKeyDictionary()
+
+
 def working_calendar():
-    """The WorkingCalendar with the overrides and confirmed notices, loaded once per request."""
-    if has_app_context() and "working_calendar" in g:
+    """The WorkingCalendar with the overrides and confirmed notices: checked once per request against the
+    calendar's stamp (one indexed statement), loaded again only when the stamp moved."""
+    if not has_app_context():
+        return load_calendar()
+    if "working_calendar" in g:
         return g.working_calendar
-    calendar = load_calendar()
-    if has_app_context():
-        g.working_calendar = calendar
+    engine, stamp = db.engine, calendar_stamp()
+    loaded = _LOADED.get(engine)
+    if loaded is not None and loaded[0] == stamp:
+        calendar = loaded[1]
+    else:
+        # Kept even when this transaction's own change is in it: the stamp describes the rows, so after a
+        # rollback the stamp read next no longer matches and the calendar is read again.
+        calendar = load_calendar()
+        _LOADED[engine] = (stamp, calendar)
+    g.working_calendar = calendar
     return calendar
 
 

@@ -283,7 +283,7 @@ class StampedCache:
 COUNTS = StampedCache()
 
 
-def _stamped_key(what, user, stamp, today):
+def stamped_key(what, user, stamp, today):
     if stamp is None:
         return None
     return (what, user.unit_id, tuple(sorted(r.value for r in user.roles)), stamp, today)
@@ -296,7 +296,7 @@ def inbox_counts(user, today, stamp=None):
         base = visible_appeals(user)
         return counts_capped({tab: base.where(_inbox_condition(tab, user.unit_id, today)) for tab in INBOX_TABS},
                              {"replied": DONE_COUNT_CAP})
-    return COUNTS.get_or_compute(_stamped_key("inbox", user, stamp, today), count)
+    return COUNTS.get_or_compute(stamped_key("inbox", user, stamp, today), count)
 
 
 def inbox_page(user, tab, filters, page, today):
@@ -315,7 +315,7 @@ def badge_count(user, today, stamp=None):
             or_(_state_is(AppealState.dispatched), Appeal.supervised_at.is_not(None)),
         )
         return counts_capped({"badge": query})["badge"]
-    return COUNTS.get_or_compute(_stamped_key("badge", user, stamp, today), count)
+    return COUNTS.get_or_compute(stamped_key("badge", user, stamp, today), count)
 
 
 #: What a list row shows; everything else on an appeal stays unloaded (and raises if a template asks).

@@ -7,7 +7,7 @@ from ..models import Appeal, Application, Enterprise, Role
 from ..models.appeal import EFFECTIVE_DUE
 from ..permissions import DEPARTMENT_ROLES, can, visible_appeals, visible_applications
 from ..workflow import DEPARTMENT_APPEAL_STATES, AppealState, ApplicationState
-from . import queues
+from . import queues, work
 
 #: A case is "due soon" when its running deadline is at most this many working days away (issue 12).
 DUE_SOON_WORKDAYS = 2
@@ -56,7 +56,16 @@ def _appeals_oldest(ids, date_of):
 
 
 def _department(user, day, calendar):
-    counts = queues.inbox_counts(user, day)
+    """The department's to-do: depends only on what its inbox shows (the unit's work stamp), the roles, the
+    day and the calendar, so it is worked out once per change of those per worker (queues.StampedCache),
+    like the inbox's tab counts; a unit without a stamp yet is worked out every time."""
+    stamp = work.stamp(user.unit_id)
+    key = queues.stamped_key("home", user, stamp, day)
+    return queues.COUNTS.get_or_compute(key and (*key, calendar), lambda: _department_items(user, day, calendar, stamp))
+
+
+def _department_items(user, day, calendar, stamp):
+    counts = queues.inbox_counts(user, day, stamp)
     soon_limit = calendar.add_workdays(day, DUE_SOON_WORKDAYS)
     due_soon = visible_appeals(user).where(
         Appeal.lead_unit_id == user.unit_id, Appeal.state.in_(DEPARTMENT_APPEAL_STATES), EFFECTIVE_DUE >= day, EFFECTIVE_DUE <= soon_limit)

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..forms import appeals as forms
-from ..forms.fields import add_errors, prefix_ids
+from ..forms.fields import LazyForms, add_errors
 from ..htmx import is_fragment_request, render
 from ..models import Appeal, UnitKind
 from ..models.appeal import Channel
@@ -152,12 +152,16 @@ def _submit(form, pending):
     stored, refused = files.store_uploads(form.files.data, current_user, owner_type="appeal")
     form.files.errors = list(form.files.errors) + refused
     pending += stored
-    db.session.commit()
+    if stored:
+        # Only when there is something to keep: a commit expires the user and the enterprise, read again after.
+        db.session.commit()
     try:
         # The service checks what the form cannot (enterprise, contact, category) even when the form
         # failed its own checks, so that every mistake shows at once; it records only when all is well.
         appeal, enterprise, candidates = _record(form, pending, check_only=not valid or bool(refused))
         if appeal is not None:
+            # Read before the commit expires the appeal (reloading it with every join just for the message).
+            appeal_id, message = appeal.id, f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。"
             db.session.commit()
     except IntegrityError:
         # The same form sent twice at the same instant: the other request created the appeal.
@@ -166,8 +170,8 @@ def _submit(form, pending):
             raise
         return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
     if appeal is not None:
-        flash(f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。", "success")
-        return redirect(url_for("appeals.show", appeal_id=appeal.id, created=1), code=303)
+        flash(message, "success")
+        return redirect(url_for("appeals.show", appeal_id=appeal_id, created=1), code=303)
     form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
     # Nothing recorded: undo a contact or enterprise added on the way; the files stay, offered again.
     pending_ids = [a.id for a in pending]
@@ -218,44 +222,51 @@ def _choices(units, blank="请选择"):
 
 
 def _action_forms(appeal, actions, bound):
-    """Every action form of the page, empty but for the version the page shows, or as the user typed it."""
+    """Every action form of the page, empty but for the version the page shows, or as the user typed it; each
+    built when the template first asks for it (a page shows two or three of the fourteen)."""
     version = appeal.version
-    departments = service.departments()
-    action_forms = {
-        "dispatch": forms.DispatchForm(formdata=None, version=version),
-        "sign": forms.SignForm(formdata=None, version=version),
-        "return": forms.ReturnForm(formdata=None, version=version),
-        "assign": forms.AssignForm(formdata=None, version=version),
-        "note": forms.NoteForm(formdata=None),
-        "extend": forms.ExtensionForm(formdata=None, version=version),
-        "supervise": forms.SuperviseForm(formdata=None, version=version),
-        "opinion": forms.OpinionForm(formdata=None),
-        "reply": forms.ReplyForm(formdata=None, version=version),
-        "follow_up": forms.FollowUpForm(formdata=None, version=version),
-        "withdraw": forms.WithdrawForm(formdata=None, version=version),
-        "decide": forms.ExtensionDecisionForm(formdata=None),
-        "merge": forms.MergeForm(formdata=None, version=version),
+    empty = {
+        "dispatch": lambda: forms.DispatchForm(formdata=None, version=version),
+        "sign": lambda: forms.SignForm(formdata=None, version=version),
+        "return": lambda: forms.ReturnForm(formdata=None, version=version),
+        "assign": lambda: forms.AssignForm(formdata=None, version=version),
+        "note": lambda: forms.NoteForm(formdata=None),
+        "extend": lambda: forms.ExtensionForm(formdata=None, version=version),
+        "supervise": lambda: forms.SuperviseForm(formdata=None, version=version),
+        "opinion": lambda: forms.OpinionForm(formdata=None),
+        "reply": lambda: forms.ReplyForm(formdata=None, version=version),
+        "follow_up": lambda: forms.FollowUpForm(formdata=None, version=version),
+        "withdraw": lambda: forms.WithdrawForm(formdata=None, version=version),
+        "decide": lambda: forms.ExtensionDecisionForm(formdata=None),
+        "merge": lambda: forms.MergeForm(formdata=None, version=version),
     }
-    for name, form in bound.items():
-        if hasattr(form, "version"):
+
+    def build(name):
+        form = bound.get(name)
+        if form is None:
+            form = empty[name]()
+        elif hasattr(form, "version"):
             form.version.data = version
-        action_forms[name] = form
-    action_forms["dispatch"].lead_unit_id.choices = _choices(departments)
-    action_forms["dispatch"].co_unit_ids.choices = [(u.id, u.name) for u in departments]
-    action_forms["return"].suggested_unit_id.choices = _choices(departments, "（不指定）")
-    if "appeal.assign" in actions:
-        action_forms["assign"].assignee_id.choices = _choices(service.staff_of(appeal.lead_unit_id))
-    prefix_ids(action_forms)
-    return action_forms
+        if name == "dispatch":
+            departments = service.departments()
+            form.lead_unit_id.choices = _choices(departments)
+            form.co_unit_ids.choices = [(u.id, u.name) for u in departments]
+        elif name == "return":
+            form.suggested_unit_id.choices = _choices(service.departments(), "（不指定）")
+        elif name == "assign" and "appeal.assign" in actions:
+            form.assignee_id.choices = _choices(service.staff_of(appeal.lead_unit_id))
+        return form
+    return LazyForms(build)
 
 
 def _detail_context(appeal, bound=None, **extra):
     actions = appeal_actions_for(current_user, appeal)
+    events, extensions, duplicates = service.case_file(appeal)
     return {
-        "appeal": appeal, "events": service.events_of(appeal), "extensions": service.extensions_of(appeal),
+        "appeal": appeal, "events": events, "extensions": extensions,
         "actions": actions, "attachments": files.attachments_of("appeal", appeal.id),
         "calendar": working_calendar(), "today": today(), "forms": _action_forms(appeal, actions, bound or {}),
-        "duplicates": service.duplicates_of(appeal), "revealed": False,
+        "duplicates": duplicates, "revealed": False,
         "phrases": phrases.of_unit(current_user.unit_id) if can(current_user, "phrase.use") else [],
         **extra,
     }
