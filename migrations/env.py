@@ -9,9 +9,11 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# alembic.ini's logging only where nothing set logging up yet (`flask db` on a bare shell). A migration run
+# inside the app's process (tests, backup/restore) must neither replace the JSON log handler nor disable
+# the loggers that exist already (fileConfig's default silenced Flask-Limiter's fallback warning).
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
