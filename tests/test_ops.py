@@ -49,6 +49,20 @@ def test_every_request_logs_one_json_line_with_who_what_and_how_long(client, log
     assert line["duration_ms"] > 0 and line["queries"] > 0
 
 
+def test_the_inbox_polls_fast_path_is_logged_with_its_user_and_one_query(client, login_as, log_lines):
+    user = login_as(Role.handler)
+    page = client.get("/inbox").text
+    since = re.search(r'id="inbox-since" name="since" value="([0-9a-f]+)"', page).group(1)
+
+    poll = client.get(f"/inbox/live?tab=sign&page=1&poll=1&since={since}", headers={"HX-Request": "true"})
+
+    assert poll.status_code == 204
+    line = _request_lines(log_lines())[-1]
+    assert (line["endpoint"], line["status"], line["user_id"], line["unit_id"], line["queries"]) == (
+        "inbox.live", 204, user.id, user.unit_id, 1)
+    assert line["request_id"] == poll.headers["X-Request-ID"]
+
+
 def test_healthz_answers_without_the_database_and_readyz_checks_it(client, log_lines):
     assert client.get("/healthz").json == {"status": "ok", "message": "进程正常"}
     assert _request_lines(log_lines())[-1]["queries"] == 0
