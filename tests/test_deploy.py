@@ -49,6 +49,9 @@ def test_nginx_accepts_exactly_the_bodies_the_app_accepts(app):
     with app.test_request_context():
         import_path = url_for("enterprises.import_form")
     assert _megabytes(_arg(locations[import_path], "client_max_body_size")[0]) == app.config["GAOXIN_IMPORT_MAX_MB"] * 1024 * 1024
+    # What nginx answers for a larger body names the same limits as the app's own 413 page.
+    assert f"不超过{app.config['MAX_CONTENT_LENGTH'] // 1024 // 1024} MB" in _arg(locations["@too_large"], "return")[1]
+    assert f"不超过{app.config['GAOXIN_IMPORT_MAX_MB']} MB" in _arg(locations["@import_too_large"], "return")[1]
 
 
 def test_nginx_serves_the_apps_static_folder_and_passes_the_client_on(app):
