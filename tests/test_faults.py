@@ -231,6 +231,8 @@ def test_rate_limits_fall_back_to_memory_while_redis_is_down_and_are_shared_agai
         assert [r.status_code for r, _ in answers] == [200, 200, 200] and max(s for _, s in answers) < 5
         warnings = [r for r in caplog.records if "falling back to in-memory" in r.getMessage()]
         assert len(warnings) == 1
+        # …and it reaches the server's log: Flask-Limiter's own logger has only a NullHandler.
+        assert any(not isinstance(h, logging.NullHandler) for h in logging.getLogger("flask-limiter").handlers)
         # The limit still holds, counted in this worker's memory: 10 lookups a minute.
         statuses = [client.post("/track", data=lookup).status_code for _ in range(10)]
         assert statuses[-1] == 429
