@@ -179,6 +179,28 @@ def test_a_connection_lost_before_the_requests_rollback_does_not_turn_its_answer
         assert db.session.execute(text("SELECT 2")).scalar() == 2
 
 
+@pytest.mark.postgres_only
+def test_a_request_waiting_on_a_lock_gives_up_after_the_lock_timeout_with_a_503(app, make_user):
+    """Someone holds a table lock (a long migration, a stuck session): the page says so within seconds."""
+    import psycopg
+
+    username = make_user(Role.handler).username
+    db.session.rollback()  # the test's own transaction must not hold a lock on users that LOCK TABLE waits for
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    server = app_on(url.render_as_string(hide_password=False), GAOXIN_DB_LOCK_TIMEOUT=1)
+    client = server.test_client()
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)) as holder:
+        holder.execute("SET lock_timeout = '5s'")
+        holder.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        response, seconds = timed(lambda: client.post("/login", data={"username": username, "password": PASSWORD}))
+        holder.rollback()
+    assert response.status_code == 503 and "数据库暂时无法访问" in text_of(response)
+    assert 1 <= seconds < 5
+    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    with server.app_context():
+        db.engine.dispose()
+
+
 # --------------------------------------------------------------------------- Redis is down
 
 
