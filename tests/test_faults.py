@@ -250,7 +250,7 @@ def test_rate_limits_fall_back_to_memory_while_redis_is_down_and_are_shared_agai
         private_redis["stop"]()
         with caplog.at_level(logging.WARNING, logger="flask-limiter"):
             answers = [timed(lambda: client.post("/track", data=lookup)) for _ in range(3)]
-        assert [r.status_code for r, _ in answers] == [200, 200, 200] and max(s for _, s in answers) < 5
+        assert [r.status_code for r, _ in answers] == [200, 200, 200] and max(s for _, s in answers) < 10
         warnings = [r for r in caplog.records if "falling back to in-memory" in r.getMessage()]
         assert len(warnings) == 1
         # …and it reaches the server's log: Flask-Limiter's own logger has only a NullHandler.
@@ -260,7 +260,8 @@ def test_rate_limits_fall_back_to_memory_while_redis_is_down_and_are_shared_agai
         assert statuses[-1] == 429
 
         private_redis["start"]()
-        deadline = time.monotonic() + 10
+        # Flask-Limiter asks Redis again after 1, 2, 4 … 32 s (backing off while it stays down): at most ~32 s.
+        deadline = time.monotonic() + 40
         while not store.keys("*") and time.monotonic() < deadline:
             client.post("/track", data=lookup)
             time.sleep(0.5)
