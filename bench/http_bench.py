@@ -117,12 +117,14 @@ class Client:
         self.port = port
         self.conn = HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookies = {}
+        #: Requests sent again on a new connection after the first one failed (a restarted or killed worker).
+        self.retried = 0
 
     def request(self, method, path, body=None, headers=None):
         headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if body is not None:
+        if body is not None and not isinstance(body, bytes):  # bytes: already encoded, Content-Type given
             body = urllib.parse.urlencode(body, doseq=True).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
@@ -135,6 +137,7 @@ class Client:
             except (ConnectionError, OSError):
                 if attempt == 2:
                     raise
+                self.retried += 1
                 self.conn = HTTPConnection("127.0.0.1", self.port, timeout=30)
                 started = time.perf_counter()
         elapsed = time.perf_counter() - started
