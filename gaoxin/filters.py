@@ -30,9 +30,31 @@ def init_app(app):
 
         from .navigation import nav_items
 
-        items = nav_items(request.path) if current_user.is_authenticated else []
+        # Worked out when the template shows the bar: an htmx fragment (a search result, a row) never does.
+        items = _Lazy(lambda: nav_items(request.path) if current_user.is_authenticated else [])
         return {"site_name": app.config["GAOXIN_SITE_NAME"], "centre_name": app.config["GAOXIN_CENTRE_NAME"],
                 "nav": items}
+
+
+class _Lazy:
+    """A list computed on first use (iteration, truth, length)."""
+
+    def __init__(self, compute):
+        self._compute, self._value = compute, None
+
+    def _list(self):
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __len__(self):
+        return len(self._list())
+
+    def __bool__(self):
+        return bool(self._list())
 
 
 def _appeal_action_title(action):

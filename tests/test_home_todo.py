@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from gaoxin.models import Role, UnitKind
 from gaoxin.services import appeals as service
@@ -117,3 +118,28 @@ def test_the_window_sees_applications_to_check_and_results_to_hand_out(client, m
     count, url = todo_item(home, "applications-submitted")
     assert count == "1" and rows_on(client, url) == 1
     assert todo_item(home, "applications-approved")[0] == "0"
+
+
+@pytest.mark.parametrize("who, key, category", [("handler", "sign", "category"), ("dispatcher", "queue", "unrouted")])
+def test_the_kept_to_do_follows_every_change_and_only_then_is_worked_out_again(
+        client, db, dept, make_appeal, who, key, category):
+    """The department's and the dispatch centre's to-do are kept per work stamp: a repeat visit reads no case,
+    and the next change shows at once."""
+    log_in(client, dept[who].username)
+    assert todo_item(client.get("/"), key)[0] == "0"
+    first = make_appeal(category=dept[category], recorder=dept["clerk"])
+    home = client.get("/")
+    assert todo_item(home, key)[0] == "1" and first.receipt_no in text_of(home)
+    statements = []
+    listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert todo_item(client.get("/"), key)[0] == "1"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    # The to-do's counts select "1 FROM appeals" and its lists "appeals.id"; the leader's and dispatcher's key
+    # figures (services/figures.py) are not part of it.
+    todo_reads = [sql for sql in statements if "FROM appeals" in sql and ("SELECT 1" in sql or "appeals.id" in sql)]
+    assert not todo_reads, "a repeat visit reads no appeal for the to-do"
+    make_appeal(category=dept[category], recorder=dept["clerk"])
+    assert todo_item(client.get("/"), key)[0] == "2"

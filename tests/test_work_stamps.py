@@ -51,7 +51,31 @@ def inbox_view(user, day):
 def test_recording_an_appeal_moves_the_stamp_of_its_lead_and_co_handling_departments(zone, make_appeal, db):
     a, b, c = zone["units"]
     make_appeal(category=zone["categories"][2], recorder=zone["clerk"])
-    assert stamps(db) == {a.id: 1, b.id: 1}, "场地 is led by b and co-handled by a; c sees nothing"
+    centre = zone["dispatcher"].unit_id
+    assert stamps(db) == {a.id: 1, b.id: 1, centre: 1}, "场地 is led by b and co-handled by a; c sees nothing"
+
+
+def test_every_change_moves_the_dispatch_centres_stamp_and_its_counts_follow(zone, make_appeal, client, db):
+    """The dispatcher's tabs (queue, extensions, overdue) span every unit: its counts, kept per stamp, must
+    follow a change in any department."""
+    a = zone["units"][0]
+    dispatcher = zone["dispatcher"]
+    log_in(client, dispatcher.username)
+
+    def queue_badge():
+        page = client.get("/dispatch").get_data(as_text=True)
+        return int(re.search(r'待派单\s*<span class="badge[^"]*">(\d+)</span>', page).group(1))
+
+    assert queue_badge() == 0
+    appeal = make_appeal(category=zone["categories"][3], recorder=zone["clerk"])
+    assert queue_badge() == 1
+    before = stamps(db)[dispatcher.unit_id]
+    service.dispatch(appeal, dispatcher, lead_unit=a)
+    db.session.commit()
+    assert stamps(db)[dispatcher.unit_id] == before + 1 and queue_badge() == 0
+    service.return_to_dispatch(appeal, zone["handlers"][a.id], reason="不属于本部门职责")
+    db.session.commit()
+    assert queue_badge() == 1
 
 
 def test_a_return_moves_the_stamp_of_the_department_it_leaves(zone, make_appeal, db):
@@ -78,7 +102,7 @@ def test_a_rolled_back_change_moves_no_stamp(zone, make_appeal, db):
     assert stamps(db) == before
 
 
-def test_the_live_check_answers_204_from_the_stamp_alone(client, zone, make_appeal, db):
+def test_the_live_check_answers_204_from_the_stamp_alone(client, zone, make_appeal, db, monkeypatch):
     a, b, _ = zone["units"]
     make_appeal(category=zone["categories"][0], recorder=zone["clerk"])
     log_in(client, zone["handlers"][a.id].username)
@@ -88,12 +112,23 @@ def test_the_live_check_answers_204_from_the_stamp_alone(client, zone, make_appe
     assert 'hx-trigger="every 2s"' in page
 
     statements = []
-    listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    if db.engine.dialect.name == "postgresql":
+        # On PostgreSQL the live check talks to psycopg directly (no SQLAlchemy events): count what the
+        # driver's cursors send, which is every statement whoever sends it.
+        import psycopg
+
+        send = psycopg.Cursor.execute
+        monkeypatch.setattr(psycopg.Cursor, "execute",
+                            lambda cursor, sql, *a, **k: (statements.append(str(sql)), send(cursor, sql, *a, **k))[1])
         assert client.get(f"{live}&since={since}", headers=HTMX).status_code == 204
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+        monkeypatch.undo()
+    else:
+        listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(f"{live}&since={since}", headers=HTMX).status_code == 204
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) == 1 and "work_stamps" in statements[0], (
         "one query (the session, its unit's stamp): no user loading, no counts, no list")
 

@@ -16,11 +16,12 @@ from sqlalchemy.orm import aliased, joinedload, load_only, raiseload, selectinlo
 from ..extensions import db
 from ..localtime import local_midnight
 from ..models import (
-    Appeal, AppealCategory, AppealCoHandler, Enterprise, Event, Extension, ExtensionStatus, Unit, User,
+    Appeal, AppealCategory, AppealCoHandler, Enterprise, Event, Extension, ExtensionStatus, Unit, UnitKind, User,
 )
 from ..models.appeal import EFFECTIVE_DUE
 from ..permissions import visible_appeals
 from ..workflow import ANSWERED_APPEAL_STATES, DEPARTMENT_APPEAL_STATES, AppealAction, AppealState
+from . import work
 from .enterprises import search_query
 from .pages import PAGE_SIZE, fetch_page
 
@@ -485,14 +486,22 @@ def category_choices():
 
 
 def dispatch_counts(user, today, *, overdue=None):
-    """{page: Count} for the dispatcher's tabs; pass `overdue` when the page has already counted it."""
-    queries = {
-        "queue": visible_appeals(user).where(Appeal.state == AppealState.awaiting_dispatch),
-        "extensions": _pending_extensions(user),
-    }
-    if overdue is None:
-        queries["overdue"] = visible_appeals(user).where(overdue_condition(today))
-    counts = counts_capped(queries)
+    """{page: Count} for the dispatcher's tabs; pass `overdue` when the page has already counted it. For a user
+    of a dispatch centre, counted once per change of its work stamp (which every appeal's change raises,
+    services.work.bump) and of the day; anyone else's are counted every time."""
+    def count():
+        queries = {
+            "queue": visible_appeals(user).where(Appeal.state == AppealState.awaiting_dispatch),
+            "extensions": _pending_extensions(user),
+        }
+        if overdue is None:
+            queries["overdue"] = visible_appeals(user).where(overdue_condition(today))
+        return counts_capped(queries)
+    if user.unit.kind == UnitKind.dispatch_centre.value:
+        what = "dispatch" if overdue is None else "dispatch-without-overdue"
+        counts = dict(COUNTS.get_or_compute(stamped_key(what, user, work.stamp(user.unit_id), today), count))
+    else:
+        counts = count()
     if overdue is not None:
         counts["overdue"] = Count(overdue, COUNT_CAP)
     return counts

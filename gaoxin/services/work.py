@@ -6,11 +6,12 @@ got) each get their stamp's version raised by one, in the same transaction, just
 row locks are held for the shortest time, taken in unit order (no deadlock between two commits), and a
 rolled-back change bumps nothing. The inbox's live check compares one stamp with the one its page has.
 """
-from sqlalchemy import event, select
+from sqlalchemy import BigInteger, event, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import WorkStamp, utcnow
+from ..models import Unit, UnitKind, WorkStamp, utcnow
+from ..models.base import UTCDateTime
 
 #: session.info key: {appeal: units that saw it when it was touched}.
 _TOUCHED = "gaoxin.work.touched"
@@ -39,10 +40,10 @@ def stamp(unit_id):
 
 
 def bump(session, unit_ids):
-    """Raise the stamps of these units by one (creating missing rows), in unit order."""
+    """Raise the stamps of these units and of every dispatch centre by one (creating missing rows), in unit
+    order. The dispatch centre's queue, extension requests and overdue list span every unit: any change to
+    any appeal may change them, so its stamp moves with every change (services.queues.dispatch_counts)."""
     unit_ids = sorted(set(unit_ids))
-    if not unit_ids:
-        return
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -51,7 +52,9 @@ def bump(session, unit_ids):
     else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
         raise RuntimeError(f"no upsert for {dialect}")
     now = utcnow()
-    statement = insert(WorkStamp).values([{"unit_id": u, "version": 1, "changed_at": now} for u in unit_ids])
+    units = (select(Unit.id, literal(1, BigInteger), literal(now, UTCDateTime))
+             .where(or_(Unit.id.in_(unit_ids), Unit.kind == UnitKind.dispatch_centre.value)).order_by(Unit.id))
+    statement = insert(WorkStamp).from_select(["unit_id", "version", "changed_at"], units)
     statement = statement.on_conflict_do_update(
         index_elements=[WorkStamp.unit_id],
         set_={"version": WorkStamp.version + 1, "changed_at": statement.excluded.changed_at},

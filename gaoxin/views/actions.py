@@ -13,10 +13,12 @@ from typing import Callable
 
 from flask import abort, flash, redirect, send_file, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..htmx import is_fragment_request, render
+from ..models import Enterprise
 from ..permissions import get_visible_or_404, require
 from ..services import files
 from ..services.cases import InputError
@@ -59,8 +61,10 @@ class CaseKind:
     gone_endpoint: str = "main.home"
 
     def load(self, case_id, action="view"):
-        """The case if the current user may see it; 404 (audited when the case exists) otherwise."""
-        return get_visible_or_404(self.visible(current_user), case_id, self.model, action=action)
+        """The case if the current user may see it; 404 (audited when the case exists) otherwise. The
+        enterprise's contacts (eager by default) are read only if something asks: the case page does not."""
+        query = self.visible(current_user).options(defaultload(self.model.enterprise).lazyload(Enterprise.contacts))
+        return get_visible_or_404(query, case_id, self.model, action=action)
 
     def page(self, case, status=200, *, just_acted=False, **extra):
         """The case page, or its panel for htmx, freshly loaded: 404 if it left the user's sight, except

@@ -1,11 +1,11 @@
 """The department inbox (部门收件箱): tabs with counts, filters, sign-for in place, a live region that polls a stamp."""
 import hashlib
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from markupsafe import Markup
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..forms.appeals import SignForm
@@ -49,14 +49,7 @@ def _unchanged_poll():
     token = session.get("_user_id")
     if not token:
         return None
-    # Outside the request's session and in autocommit: one round trip, no BEGIN and ROLLBACK around it.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        found = connection.execute(
-            select(User.id, User.unit_id, UserSession.last_seen_at, WorkStamp.version, WorkStamp.changed_at)
-            .select_from(UserSession).join(User, User.id == UserSession.user_id)
-            .outerjoin(WorkStamp, WorkStamp.unit_id == User.unit_id)
-            .where(UserSession.token == token, UserSession.ended_at.is_(None), User.active.is_(True))
-        ).first()
+    found = _poll_row(token)
     if found is None:
         return None
     user_id, unit_id, last_seen_at, version, changed_at = found
@@ -69,6 +62,46 @@ def _unchanged_poll():
     response = current_app.response_class(status=204)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+#: The live check's one statement (the open session, its user's unit, the unit's stamp), built once.
+_POLL = (select(User.id, User.unit_id, UserSession.last_seen_at, WorkStamp.version, WorkStamp.changed_at)
+         .select_from(UserSession).join(User, User.id == UserSession.user_id)
+         .outerjoin(WorkStamp, WorkStamp.unit_id == User.unit_id)
+         .where(UserSession.token == bindparam("token"), UserSession.ended_at.is_(None), User.active.is_(True)))
+#: Its SQL for psycopg, compiled on first use.
+_POLL_SQL = {}
+
+
+def _poll_row(token):
+    """(user_id, unit_id, last_seen_at, version, changed_at) of the open session `token`, or None: outside the request's
+    session and in autocommit (one round trip, no BEGIN and ROLLBACK around it). On PostgreSQL straight on a
+    pooled psycopg connection: SQLAlchemy's statement and result handling were three quarters of the poll's CPU
+    (1.7 ms against 0.4 ms, profiled at 300k appeals)."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.execute(_POLL, {"token": token}).first()
+    sql = _POLL_SQL.get("postgresql") or _POLL_SQL.setdefault("postgresql", str(_POLL.compile(dialect=engine.dialect)))
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            row = driver.execute(sql, {"token": token}).fetchone()
+        finally:
+            driver.autocommit = False
+    finally:
+        pooled.close()
+    if row is None:
+        return None
+    # As the columns' UTCDateTime type reads them (the token is a digest of the stamp as the view reads it).
+    user_id, unit_id, last_seen_at, version, changed_at = row
+    return user_id, unit_id, _utc(last_seen_at), version, _utc(changed_at)
+
+
+def _utc(value):
+    return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
 @bp.record_once
