@@ -9,6 +9,7 @@ busiest, 科技人才局, has about a quarter of all), some supervised, some pas
 unrouted and returned cases, pending extension requests.
 """
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -22,7 +23,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import OUT  # noqa: E402
 
 SQLITE_PATH = OUT / "appeals.sqlite"
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "gaoxin_bench_appeals"}
+#: GAOXIN_BENCH_APPEALS_DB names another PostgreSQL database (a helper's own copy, not the shared one).
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres",
+      "dbname": os.environ.get("GAOXIN_BENCH_APPEALS_DB") or "gaoxin_bench_appeals"}
 
 #: Category → lead department (None: the dispatch centre's queue), with its share of all appeals.
 CATEGORIES = [

@@ -1,4 +1,5 @@
-"""`flask gaoxin …` commands: demo data, the first administrators, registry import, audit chain check and archive."""
+"""`flask gaoxin …` commands: demo data, the first administrators, registry import, audit chain check and archive,
+the dashboard rollup's rebuild."""
 import secrets
 import string
 import time
@@ -165,3 +166,14 @@ def audit_archive_command(before, path):
     click.echo(f"已归档 {result.count} 条记录（序号 {result.first_seq}–{result.last_seq}）至 {path}，并从表中移出；"
                f"表中的链从此接续，锚点哈希 {result.last_hash}。")
     click.echo(f"请妥善保存该文件，可用 flask gaoxin audit-verify {path} 校验。")
+
+
+@gaoxin_cli.command("rollup-rebuild")
+def rollup_rebuild_command():
+    """Recompute the dashboard's rollup from the appeals (a repair; it is kept with every change)."""
+    from .services import rollups
+
+    started = time.perf_counter()
+    count = rollups.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"汇总表已重建：{count} 行（用时 {time.perf_counter() - started:.1f} 秒）。")
