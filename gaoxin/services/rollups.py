@@ -279,22 +279,30 @@ def split(start, end):
     return months, edges
 
 
+def _counts(table, summed=False):
+    return [func.sum(table.c[c]) if summed else table.c[c] for c in COUNTS]
+
+
 def days(session, start, end):
-    """[(lead id or None, day, counts)] of the appeals dispatched on each day of [start, end]."""
-    query = (select(AppealRollup.lead_unit_id, AppealRollup.dispatched_on, *[getattr(AppealRollup, c) for c in COUNTS])
-             .where(AppealRollup.grain == "d", AppealRollup.dispatched_on >= start, AppealRollup.dispatched_on <= end,
-                    AppealRollup.dim == "a"))
-    return [(r[0] or None, r[1], tuple(r[2:])) for r in session.execute(query) if r[2]]
+    """[(lead id or None, day, counts)] of the appeals dispatched on each day of [start, end] (Core rows: a
+    year is ~3,300 of them and the ORM's row processing would be most of the time)."""
+    t = AppealRollup.__table__
+    query = (select(t.c.lead_unit_id, t.c.dispatched_on, *_counts(t))
+             .where(t.c.grain == "d", t.c.dispatched_on >= start, t.c.dispatched_on <= end, t.c.dim == "a"))
+    return [(r[0] or None, r[1], tuple(r[2:])) for r in session.connection().execute(query) if r[2]]
 
 
 def months(session, firsts, dims, department_id=None):
-    """[(dim, lead id or None, value, counts)] of the month rows of `dims` for the months starting on `firsts`."""
+    """[(dim, lead id or None, value, counts)] of the month rows of `dims` for the months starting on `firsts`,
+    summed over those months in SQL."""
     if not firsts:
         return []
-    query = (select(AppealRollup.dim, AppealRollup.lead_unit_id, AppealRollup.value,
-                    *[getattr(AppealRollup, c) for c in COUNTS])
-             .where(AppealRollup.grain == "m", AppealRollup.dispatched_on >= min(firsts),
-                    AppealRollup.dispatched_on <= max(firsts), AppealRollup.dim.in_(dims)))
+    t = AppealRollup.__table__
+    query = (select(t.c.dim, t.c.lead_unit_id, t.c.value, *_counts(t, summed=True))
+             .where(t.c.grain == "m", t.c.dispatched_on >= min(firsts), t.c.dispatched_on <= max(firsts),
+                    t.c.dim.in_(dims))
+             .group_by(t.c.dim, t.c.lead_unit_id, t.c.value))
     if department_id is not None:
-        query = query.where(AppealRollup.lead_unit_id == department_id)
-    return [(r[0], r[1] or None, r[2], tuple(r[3:])) for r in session.execute(query) if any(r[3:])]
+        query = query.where(t.c.lead_unit_id == department_id)
+    return [(r[0], r[1] or None, r[2], tuple(int(v) for v in r[3:])) for r in session.connection().execute(query)
+            if any(r[3:])]
