@@ -9,6 +9,7 @@ busiest, 科技人才局, has about a quarter of all), some supervised, some pas
 unrouted and returned cases, pending extension requests.
 """
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -22,7 +23,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import OUT  # noqa: E402
 
 SQLITE_PATH = OUT / "appeals.sqlite"
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "gaoxin_bench_appeals"}
+#: GAOXIN_BENCH_APPEALS_DB names another PostgreSQL database (a helper's own copy, not the shared one).
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres",
+      "dbname": os.environ.get("GAOXIN_BENCH_APPEALS_DB") or "gaoxin_bench_appeals"}
 
 #: Category → lead department (None: the dispatch centre's queue), with its share of all appeals.
 CATEGORIES = [
@@ -58,6 +61,8 @@ def parse_args():
     parser.add_argument("--enterprises", type=int, default=220_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument("--rollup-only", action="store_true",
+                        help="only (re)fill the dashboard rollup of an existing database, timed (migration 0012's backfill)")
     return parser.parse_args()
 
 
@@ -285,6 +290,20 @@ def generate(db, count, enterprise_count, seed, batch, started):
         f"{len(generator.extension_rows)} pending extensions", started)
 
 
+def fill_rollup(db, started):
+    """The dashboard rollup from the rows written directly (what migration 0012 and `flask gaoxin rollup-rebuild`
+    run), timed: wall and this process's CPU (on PostgreSQL the work is the server's)."""
+    from gaoxin.models import AppealRollup
+    from gaoxin.services import rollups
+
+    AppealRollup.__table__.create(db.engine, checkfirst=True)
+    load, wall, cpu = os.getloadavg()[0], time.perf_counter(), time.process_time()
+    count = rollups.rebuild(db.session)
+    db.session.commit()
+    log(f"rollup filled: {count:,} rows in {time.perf_counter() - wall:.1f} s wall, "
+        f"{time.process_time() - cpu:.1f} s CPU here, load average {load:.1f} -> {os.getloadavg()[0]:.1f}", started)
+
+
 def finish(db, started):
     """Reset the id sequences after explicit ids and refresh the planner's statistics."""
     engine = db.engine
@@ -304,13 +323,19 @@ def finish(db, started):
 def main():
     args = parse_args()
     started = time.perf_counter()
-    url = database_url(args.db)
+    if args.rollup_only:
+        url = (f"sqlite:///{SQLITE_PATH}" if args.db == "sqlite"
+               else f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{PG['dbname']}")
+    else:
+        url = database_url(args.db)
     app = make_app(url)
     from gaoxin.extensions import db
 
     with app.app_context():
-        db.create_all()
-        generate(db, args.appeals, args.enterprises, args.seed, args.batch, started)
+        if not args.rollup_only:
+            db.create_all()
+            generate(db, args.appeals, args.enterprises, args.seed, args.batch, started)
+        fill_rollup(db, started)
         finish(db, started)
     print(url)
 

@@ -63,3 +63,48 @@ def test_upgrade_on_an_empty_database_matches_the_models_and_downgrades_cleanly(
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_the_rollup_migration_fills_the_rollup_from_the_appeals_already_there(empty_database_url, tmp_path):
+    import datetime as dt
+    import random
+
+    from gaoxin.demo_data import make_credit_code
+    from gaoxin.models import Appeal, AppealCategory, Role, Unit, UnitKind, User
+    from gaoxin.services import rollups
+    from gaoxin.services.enterprises import upsert_rows
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_url,
+                      "GAOXIN_DATA_DIR": str(tmp_path)})
+    with app.app_context():
+        upgrade()
+        units = [Unit(name=n, kind=UnitKind.department) for n in ("科技人才局", "财政金融局")]
+        station = Unit(name="楼宇站", kind=UnitKind.building_station)
+        clerk = User(username="clerk", name="登记员", unit=station, must_change_password=False)
+        clerk.set_password("Passw0rd!2026")
+        clerk.set_roles([Role.clerk])
+        categories = [AppealCategory(name=f"类别{i}", lead_unit=u) for i, u in enumerate(units)]
+        db.session.add_all([*units, station, clerk, *categories])
+        upsert_rows([{"credit_code": make_credit_code(random.Random(1)), "name": "成都迁移测试科技有限公司"}])
+        db.session.commit()
+        enterprise_id = db.session.execute(text("SELECT id FROM enterprises")).scalar()
+        rng = random.Random(5)
+        for i in range(30):
+            dispatched = dt.datetime(2026, 1 + i % 4, 1 + rng.randrange(28), rng.randrange(24), tzinfo=dt.timezone.utc)
+            replied = dispatched + dt.timedelta(days=rng.randrange(1, 9)) if i % 3 else None
+            db.session.add(Appeal(
+                enterprise_id=enterprise_id, category=categories[i % 2], channel=["window", "salon", "online"][i % 3],
+                content="诉求", state="replied" if replied else "in_progress", recorded_by=clerk,
+                recording_unit_id=station.id, lead_unit_id=units[i % 2].id if i % 7 else None,
+                dispatched_at=dispatched, signed_in_time=rng.random() < 0.7, replied_at=replied,
+                reply_outcome="resolved" if replied else None, replied_in_time=bool(replied) and rng.random() < 0.8,
+                satisfaction="satisfied" if replied and i % 2 else None))
+        db.session.commit()
+        kept = rollups.stored(db.session)
+        assert kept and kept == rollups.recomputed(db.session)
+        db.session.remove()  # its open read would hold DROP TABLE back on PostgreSQL
+        downgrade(revision="0011_jobs")
+        upgrade()
+        assert rollups.stored(db.session) == kept
+        db.session.remove()
+        db.engine.dispose()

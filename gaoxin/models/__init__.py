@@ -14,5 +14,6 @@ from .calendar import CalendarNoticeDay, CalendarOverride, CalendarYear  # noqa:
 from .event import Event  # noqa: F401
 from .phrases import Phrase  # noqa: F401
 from .work import WorkStamp  # noqa: F401
+from .rollup import AppealRollup  # noqa: F401
 from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401
 from .job import DepartmentNotice, Job  # noqa: F401

@@ -119,36 +119,38 @@ class Appeal(db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     #: Why the appeal has no contact with a mobile (nobody to call for the 回访 otherwise).
     no_contact_reason: Mapped[str | None] = mapped_column(String(200))
-    category_id: Mapped[int] = mapped_column(ForeignKey("appeal_categories.id"))
-    channel: Mapped[str] = mapped_column(enum_column_type(Channel))
+    category_id: Mapped[int] = mapped_column(ForeignKey("appeal_categories.id"), active_history=True)
+    channel: Mapped[str] = mapped_column(enum_column_type(Channel), active_history=True)
     salon_id: Mapped[int | None] = mapped_column(ForeignKey("salons.id"), index=True)
     content: Mapped[str] = mapped_column(Text)
     state: Mapped[AppealState] = mapped_column(EnumString(AppealState), default=AppealState.registered)
 
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    recording_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    recording_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), active_history=True)
     #: The department responsible now (主办); None while it waits for the dispatcher.
-    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), active_history=True)
     #: The handler in the lead department who signed or was assigned.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     handling_days: Mapped[int] = mapped_column(default=DEFAULT_HANDLING_DAYS)
-    dispatched_at = mapped_column(UTCDateTime, nullable=True)
+    # The columns the dashboard's rollup counts keep their old value when set (active_history), so that
+    # services.rollups can take the appeal out of its old rows whatever was loaded before.
+    dispatched_at = mapped_column(UTCDateTime, nullable=True, active_history=True)
     sign_due_on = mapped_column(Date, nullable=True)
     signed_at = mapped_column(UTCDateTime, nullable=True)
     #: Signed within the 1-working-day limit (the response rate counts these).
-    signed_in_time: Mapped[bool | None] = mapped_column()
+    signed_in_time: Mapped[bool | None] = mapped_column(active_history=True)
     due_on = mapped_column(Date, nullable=True)
     extended_days: Mapped[int] = mapped_column(default=0)
     return_count: Mapped[int] = mapped_column(default=0)
     supervised_at = mapped_column(UTCDateTime, nullable=True)
     reopened: Mapped[bool] = mapped_column(default=False)
 
-    reply_outcome: Mapped[str | None] = mapped_column(String(10))
+    reply_outcome: Mapped[str | None] = mapped_column(String(10), active_history=True)
     reply_text: Mapped[str | None] = mapped_column(Text)
-    replied_at = mapped_column(UTCDateTime, nullable=True)
-    replied_in_time: Mapped[bool | None] = mapped_column()
-    satisfaction: Mapped[str | None] = mapped_column(String(12))
+    replied_at = mapped_column(UTCDateTime, nullable=True, active_history=True)
+    replied_in_time: Mapped[bool | None] = mapped_column(active_history=True)
+    satisfaction: Mapped[str | None] = mapped_column(String(12), active_history=True)
     followed_up_at = mapped_column(UTCDateTime, nullable=True)
     closed_at = mapped_column(UTCDateTime, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

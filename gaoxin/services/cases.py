@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Appeal, Application, Event, utcnow
 from ..workflow import WorkflowError
-from . import work
+from . import rollups, work  # noqa: F401 - rollups keeps the dashboard's counts with every change
 
 #: The timeline's foreign key for each kind of case.
 _EVENT_OWNER = {Appeal: "appeal_id", Application: "application_id"}

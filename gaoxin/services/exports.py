@@ -1,6 +1,6 @@
-"""Exports to XLSX (xlsxwriter, constant-memory mode, streamed from a temporary file) and CSV (UTF-8 with BOM so
-that Excel shows Chinese): the lists through their own list services (so an export holds exactly what its user
-sees there, with the page's filters), and the dashboard's tables.
+"""Exports to XLSX (xlsxwriter's workbook with the rows streamed into its sheet, then streamed from a temporary
+file) and CSV (UTF-8 with BOM so that Excel shows Chinese): the lists through their own list services (so an
+export holds exactly what its user sees there, with the page's filters), and the dashboard's tables.
 
 A cell that starts with = + - @ (or a tab / carriage return) is prefixed with an apostrophe so that a
 spreadsheet never runs it as a formula. Raises ExportTooLarge beyond SYNC_LIMIT rows (the view then queues a
@@ -9,7 +9,9 @@ background export, services.jobs). Audits every export; never commits.
 import csv
 import io
 import os
+import re
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -102,25 +104,67 @@ def csv_chunks(table):
     yield buffer.getvalue().encode("utf-8")
 
 
+#: XML's special characters and the control characters XML 1.0 forbids (written as Excel's _xHHHH_ escape).
+_XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: Rows per write to the compressed sheet.
+_ROWS_PER_WRITE = 2_000
+
+
+def _xml_text(value):
+    return _XML_SPECIAL.sub(lambda m: _XML_ESCAPES.get(m[0]) or f"_x{ord(m[0]):04X}_", value)
+
+
+def _sheet_row(number, letters, row):
+    """One <row> of the sheet XML: text as in-line strings (as xlsxwriter's constant-memory mode writes them),
+    numbers as numbers, empty cells left out."""
+    cells = []
+    for letter, value in zip(letters, row):
+        value = neutralise(value)
+        if type(value) is str:
+            if value:
+                if _XML_SPECIAL.search(value):
+                    value = _xml_text(value)
+                cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>')
+        else:
+            cells.append(f'<c r="{letter}{number}"><v>{value!r}</v></c>')
+    return f'<row r="{number}">{"".join(cells)}</row>'
+
+
 def write_xlsx(table, path):
-    """Write the table to an XLSX file at `path` in constant-memory mode (rows go to disk as written)."""
-    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
-                                          "strings_to_urls": False, "tmpdir": os.path.dirname(path)})
+    """Write the table to an XLSX file at `path`, the rows streamed to disk as they come (memory stays flat).
+
+    xlsxwriter makes the workbook (parts, styles, the bold header, column widths); the data rows are then
+    written into its sheet's <sheetData> as the same in-line-string XML its constant-memory mode writes, without
+    its per-cell bookkeeping (four-fifths of the time for 100,000 rows) and compressed as they go."""
+    skeleton = io.BytesIO()
+    workbook = xlsxwriter.Workbook(skeleton, {"strings_to_formulas": False, "strings_to_urls": False,
+                                              "strings_to_numbers": False})
     sheet = workbook.add_worksheet(table.title[:31])
-    bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, [neutralise(h) for h in table.headers], bold)
-    # write_string / write_number directly: write_row's type dispatch per cell costs a fifth of the time.
-    write_string, write_number = sheet.write_string, sheet.write_number
-    for index, row in enumerate(table.rows, 1):
-        for column, value in enumerate(row):
-            value = neutralise(value)
-            if type(value) is str:
-                if value:
-                    write_string(index, column, value)
-            else:
-                write_number(index, column, value)
+    sheet.write_row(0, 0, [neutralise(h) for h in table.headers], workbook.add_format({"bold": True}))
     sheet.set_column(0, max(len(table.headers) - 1, 0), 18)
     workbook.close()
+    letters = [xlsxwriter.utility.xl_col_to_name(i) for i in range(max(len(table.headers), 1))]
+    with zipfile.ZipFile(skeleton) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
+                                                              compresslevel=1) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(item, data)
+                continue
+            # The header's <sheetData> ends where the rows go; the <dimension> of the header alone is dropped
+            # (it is optional, and the number of rows is not known until the last one is written).
+            head, tail = re.sub(rb"<dimension [^>]*/>", b"", data).split(b"</sheetData>", 1)
+            with target.open(item.filename, "w", force_zip64=True) as out:
+                out.write(head)
+                batch = []
+                for number, row in enumerate(table.rows, 2):
+                    batch.append(_sheet_row(number, letters, row))
+                    if len(batch) >= _ROWS_PER_WRITE:
+                        out.write("".join(batch).encode("utf-8"))
+                        batch = []
+                out.write("".join(batch).encode("utf-8"))
+                out.write(b"</sheetData>" + tail)
 
 
 def xlsx_chunks(table):

@@ -10,10 +10,13 @@ department; a returned appeal counts again where it is sent next):
 - on-time closing rate 按时办结率 = replied by the due date / replied
 - average working days to reply = mean of working days (dispatch day, reply day], China dates
 
-How it stays fast: the whole page is three GROUP BYs over the appeals dispatched in the period (department ×
-dispatch day, department × reply day, category × channel × intake unit), each an index-only range scan of
-ix_appeals_figures, summed in Python; average working days come from the per-day counts (working days between
-two dates is W(end) - W(start), W the running count of working days).
+How it stays fast: the counts come from the rollup (models.AppealRollup, kept by services.rollups in the same
+transaction as every change of an appeal): department × dispatch day rows for the whole period, and for the
+full calendar months in it, department × month rows per category, channel, intake unit and reply day; the days
+at either end of the period that do not fill a month are read from the appeals themselves (two GROUP BYs over
+a few weeks, index-only range scans of ix_appeals_figures). Everything is summed in Python; average working
+days come from the per-day counts (working days between two dates is W(end) - W(start), W the running count
+of working days under the calendar in force now). "Overdue now" and returns stay live indexed counts.
 """
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
@@ -23,12 +26,12 @@ from sqlalchemy import Date, and_, case, cast, func, select, text
 from ..extensions import db
 from ..localtime import local_midnight
 from ..models import (
-    Appeal, AppealCategory, Application, Channel, Event, Policy, ReplyOutcome, Satisfaction, SupplementNotice, Unit,
-    UnitKind,
+    Appeal, AppealCategory, Application, Channel, Event, Policy, SupplementNotice, Unit, UnitKind,
 )
 from ..models.appeal import EFFECTIVE_DUE
 from ..permissions import can
 from ..workflow import DEPARTMENT_APPEAL_STATES, ApplicationOutcome
+from . import rollups
 from .calendar import today as china_today
 from .calendar import working_calendar
 
@@ -185,27 +188,6 @@ def _cohort(period, department_id):
     return and_(*conditions)
 
 
-_GOOD_OUTCOMES = [ReplyOutcome.resolved.value, ReplyOutcome.adopted.value]
-_CONTENT = [Satisfaction.satisfied.value, Satisfaction.basically.value]
-
-
-def _count_columns():
-    replied = Appeal.replied_at.is_not(None)
-    return [
-        func.count().label("dispatched"),
-        func.sum(case((Appeal.signed_in_time.is_(True), 1), else_=0)).label("signed_on_time"),
-        func.count(Appeal.replied_at).label("replied"),
-        func.sum(case((and_(replied, Appeal.reply_outcome.in_(_GOOD_OUTCOMES)), 1), else_=0)).label("resolved"),
-        func.count(Appeal.satisfaction).label("followed_up"),
-        func.sum(case((Appeal.satisfaction.in_(_CONTENT), 1), else_=0)).label("satisfied"),
-        func.sum(case((and_(replied, Appeal.replied_in_time.is_(True)), 1), else_=0)).label("replied_on_time"),
-    ]
-
-
-def _row_from(result, key, name=""):
-    return Row(key=key, name=name, **{name_: int(getattr(result, name_) or 0) for name_, _ in COUNTS})
-
-
 @dataclass
 class Cohort:
     """The period's cohort read once: counts by (lead department, dispatch day) and replies by (lead department,
@@ -221,16 +203,19 @@ _REPLIED = _COUNT_NAMES.index("replied")
 
 
 def read_cohort(period):
-    """Two GROUP BYs over the appeals dispatched in `period` (every department: the zone's total needs them);
+    """The appeals dispatched in `period` (every department: the zone's total needs them): per day from the
+    rollup, replies by day from its month rows and, for the days outside full months, from the appeals;
     counts stay plain tuples in COUNTS order until they are summed."""
-    dispatched_day = _local_day(Appeal.dispatched_at)
-    by_day = [(r[0], _as_date(r[1]), tuple(int(v or 0) for v in r[2:])) for r in db.session.execute(
-        select(Appeal.lead_unit_id, dispatched_day, *_count_columns())
-        .where(_cohort(period, None)).group_by(Appeal.lead_unit_id, dispatched_day))]
+    by_day = rollups.days(db.session, period.start, period.end)
+    full_months, edges = rollups.split(period.start, period.end)
+    replies = [(lead, date.fromisoformat(value), counts[_REPLIED])
+               for _, lead, value, counts in rollups.months(db.session, full_months, ("r",))]
     replied_day = _local_day(Appeal.replied_at)
-    replies = [(r[0], _as_date(r[1]), r[2]) for r in db.session.execute(
-        select(Appeal.lead_unit_id, replied_day, func.count())
-        .where(_cohort(period, None), Appeal.replied_at.is_not(None)).group_by(Appeal.lead_unit_id, replied_day))]
+    for start, end in edges:
+        replies += [(r[0], _as_date(r[1]), r[2]) for r in db.session.execute(
+            select(Appeal.lead_unit_id, replied_day, func.count())
+            .where(_cohort(Period("custom", start, end), None), Appeal.replied_at.is_not(None))
+            .group_by(Appeal.lead_unit_id, replied_day))]
     return Cohort(by_day, replies)
 
 
@@ -352,19 +337,33 @@ def rank(rows, rate_key):
     return ranked + [(None, row, getattr(row, rate_key)) for row in without]
 
 
+#: The rollup's dim of each cut.
+_CUT_DIMS = {"c": "category", "h": "channel", "u": "unit"}
+
+
 def read_cuts(period, department_id=None):
-    """[(category id, channel, intake unit id, counts)] of the period's cohort: one GROUP BY for all three cuts
-    (at most categories × channels × intake units groups), summed per cut in Python."""
+    """{cut: [(category id | channel | intake unit id, counts)]} of the period's cohort: the rollup's month rows
+    for its full months, and for the days at either end one GROUP BY over the appeals for all three cuts (at
+    most categories × channels × intake units groups); summed per cut in Python."""
+    full_months, edges = rollups.split(period.start, period.end)
+    parts = {name: [] for name in _CUT_DIMS.values()}
+    for dim, _, value, counts in rollups.months(db.session, full_months, tuple(_CUT_DIMS), department_id):
+        parts[_CUT_DIMS[dim]].append((value if dim == "h" else int(value), counts))
     keys = (Appeal.category_id, Appeal.channel, Appeal.recording_unit_id)
-    query = select(*keys, *_count_columns()).where(_cohort(period, department_id)).group_by(*keys)
-    return [(r[0], r[1], r[2], tuple(int(v or 0) for v in r[3:])) for r in db.session.execute(query)]
+    for start, end in edges:
+        query = (select(*keys, *rollups.count_columns(Appeal.__table__)).where(_cohort(Period("custom", start, end), department_id))
+                 .group_by(*keys))
+        for r in db.session.execute(query):
+            counts = tuple(int(v or 0) for v in r[3:])
+            for position, name in enumerate(("category", "channel", "unit")):
+                parts[name].append((r[position], counts))
+    return parts
 
 
 def cut(dimension, period, department_id=None, parts=None):
     """The same counts and rates by category, channel or intake unit ('category' | 'channel' | 'unit')."""
     parts = read_cuts(period, department_id) if parts is None else parts
-    position = {"category": 0, "channel": 1, "unit": 2}[dimension]
-    grouped = _sum_counts((part[position], part[3]) for part in parts)
+    grouped = _sum_counts(parts[dimension])
     if dimension == "category":
         names = dict(db.session.execute(select(AppealCategory.id, AppealCategory.name)).all())
         order = sorted(grouped, key=lambda k: names.get(k, ""))
