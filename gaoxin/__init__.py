@@ -100,6 +100,9 @@ def _register_blueprints(app):
 
     for module in (salons, dashboard, exports):
         app.register_blueprint(module.bp)
+    from .views import contacts
+
+    app.register_blueprint(contacts.bp)
 
 
 def _request_size_limit():

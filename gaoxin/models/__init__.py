@@ -15,3 +15,4 @@ from .event import Event  # noqa: F401
 from .phrases import Phrase  # noqa: F401
 from .work import WorkStamp  # noqa: F401
 from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401
+from .message import MessageKind, PortalMessage  # noqa: F401

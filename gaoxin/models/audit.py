@@ -34,6 +34,8 @@ AUDIT_ACTION_LABELS = {
     "enterprise_updated": "修改企业",
     "enterprises_imported": "导入企业",
     "mobile_revealed": "查看完整手机号",
+    "contact_updated": "修改联系人",
+    "contact_removed": "移除联系人",
     "config_changed": "修改配置",
     "audit_verified": "校验审计链",
     "audit_archived": "归档审计日志",
