@@ -100,6 +100,9 @@ def _register_blueprints(app):
 
     for module in (salons, dashboard, exports):
         app.register_blueprint(module.bp)
+    from .views import portal
+
+    app.register_blueprint(portal.bp)
     from .views import contacts
 
     app.register_blueprint(contacts.bp)

@@ -15,4 +15,5 @@ from .event import Event  # noqa: F401
 from .phrases import Phrase  # noqa: F401
 from .work import WorkStamp  # noqa: F401
 from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401
+from .portal import ActivationCode, EnterpriseAccount, EnterpriseSession  # noqa: F401
 from .message import MessageKind, PortalMessage  # noqa: F401
