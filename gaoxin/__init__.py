@@ -89,6 +89,8 @@ def _sqlite_pragmas(dbapi_connection, record):
 
 
 def _register_blueprints(app):
+    # Adds the enterprise's online actions to the portal blueprint: imported before that is registered.
+    from .views import portal_actions  # noqa: F401
     from .views import admin, appeals, audit, auth, dispatch, enterprises, inbox, main, policies, public, settings
 
     for module in (auth, main, enterprises, admin, audit, appeals, inbox, dispatch, public, settings, policies):

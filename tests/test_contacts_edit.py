@@ -94,3 +94,22 @@ def test_roles_without_enterprise_edit_cannot_touch_contacts(client, login_as, m
     assert "修改/移除" not in text_of(client.get(f"/enterprises/{enterprise.id}"))
     db.session.expire_all()
     assert db.session.get(Contact, contact.id).removed_at is None
+
+
+def test_the_portal_account_follows_a_corrected_contact_and_is_disabled_with_a_removed_one(client, login_as, make_account,
+                                                                                          make_enterprise, db):
+    from gaoxin.models import EnterpriseAccount
+
+    enterprise, contact = _enterprise_with_contact(make_enterprise, db)
+    account = make_account(contact=contact)
+    login_as(Role.clerk)
+    client.post(f"/enterprises/{enterprise.id}/contacts/{contact.id}/edit",
+                data={"name": "张三丰", "mobile": "13812345678", "version": contact.version})
+    db.session.expire_all()
+    account = db.session.get(EnterpriseAccount, account.id)
+    assert account.contact.name == "张三丰" and account.active
+    response = client.post(f"/enterprises/{enterprise.id}/contacts/{account.contact_id}/remove",
+                           data={"version": account.contact.version})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert not db.session.get(EnterpriseAccount, account.id).active

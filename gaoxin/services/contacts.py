@@ -3,14 +3,16 @@
 A contact row is never rewritten: an edit retires the row (removed_at, replaced_by_id) and adds the
 corrected one, so that a case recorded with the old row still shows the name and mobile it was recorded
 with; a removal retires the row alone. Retired rows drop out of `Enterprise.contacts` (what intake offers).
-Both check the version the user saw (StaleContact) and are audited; they flush, never commit.
+The contact's portal account (and its unused activation codes) follows the person to the corrected row;
+a removed contact's account is disabled, ending its sessions. Both check the version the user saw
+(StaleContact) and are audited; they flush, never commit.
 """
-from sqlalchemy import select
+from sqlalchemy import select, update as sql_update
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import Contact, utcnow
-from . import audit
+from ..models import ActivationCode, Contact, utcnow
+from . import audit, portal_accounts
 
 #: The fields staff edit, with their Chinese names (audit details).
 FIELDS = {"name": "姓名", "mobile": "手机号码", "title": "职务"}
@@ -56,9 +58,9 @@ def _retire(contact, seen_version, replaced_by=None):
         raise StaleContact() from exc
 
 
-def update(enterprise, contact, *, name, mobile, title, seen_version, user=None):
-    """Correct a contact: the corrected row replaces it from now on; returns it (the same row when nothing
-    changed). Raises StaleContact."""
+def update(enterprise, contact, *, name, mobile, title, seen_version, user):
+    """`user` corrects a contact: the corrected row replaces it from now on; returns it (the same row when
+    nothing changed). Raises StaleContact."""
     values = {"name": name, "mobile": mobile or None, "title": title or None}
     changed = [f for f, v in values.items() if getattr(contact, f) != v]
     if not changed:
@@ -69,12 +71,21 @@ def update(enterprise, contact, *, name, mobile, title, seen_version, user=None)
     db.session.add(new)
     db.session.flush()
     _retire(contact, seen_version, replaced_by=new)
+    account = portal_accounts.account_for_contact(contact)
+    if account is not None:
+        account.contact_id = new.id
+    db.session.execute(sql_update(ActivationCode).where(ActivationCode.contact_id == contact.id,
+                                                        ActivationCode.used_at.is_(None)).values(contact_id=new.id))
     audit.record("contact_updated", new, user=user,
                  detail=f"{enterprise.name} · {contact.name}：修改" + "、".join(FIELDS[f] for f in changed))
     return new
 
 
-def remove(enterprise, contact, *, seen_version, user=None):
+def remove(enterprise, contact, *, seen_version, user):
     """Remove a contact: no longer offered at intake; the cases recorded with it keep naming it."""
     _retire(contact, seen_version)
+    account = portal_accounts.account_for_contact(contact)
+    if account is not None:
+        portal_accounts.set_active(account, False, user)
     audit.record("contact_removed", contact, user=user, detail=f"{enterprise.name} · {contact.name}")
+

@@ -39,7 +39,8 @@ def edit(enterprise_id, contact_id):
     if form.validate_on_submit():
         try:
             contacts.update(enterprise, contact, name=form.name.data, mobile=form.mobile.data,
-                            title=form.title.data, seen_version=form.version.data)
+                            title=form.title.data, seen_version=form.version.data,
+                            user=current_user._get_current_object())
         except contacts.StaleContact as exc:
             db.session.rollback()
             return _page(*_load(enterprise_id, contact_id), form, remove_form, stale=str(exc))
@@ -59,7 +60,8 @@ def remove(enterprise_id, contact_id):
     remove_form = RemoveContactForm()
     if remove_form.validate_on_submit():
         try:
-            contacts.remove(enterprise, contact, seen_version=remove_form.version.data)
+            contacts.remove(enterprise, contact, seen_version=remove_form.version.data,
+                            user=current_user._get_current_object())
         except contacts.StaleContact as exc:
             db.session.rollback()
             enterprise, contact = _load(enterprise_id, contact_id)
