@@ -102,9 +102,10 @@ def _register_blueprints(app):
 
     for module in (salons, dashboard, exports):
         app.register_blueprint(module.bp)
-    from .views import portal
+    from .views import enterprise_accounts, portal
 
-    app.register_blueprint(portal.bp)
+    for module in (portal, enterprise_accounts):
+        app.register_blueprint(module.bp)
     from .views import contacts
 
     app.register_blueprint(contacts.bp)

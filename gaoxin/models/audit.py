@@ -77,6 +77,7 @@ PERMISSION_LABELS = {
     "enterprise.edit": "修改企业档案",
     "enterprise.reveal_mobile": "查看完整手机号",
     "enterprise.import": "导入企业",
+    "enterprise.accounts": "管理企业账号",
     "unit.manage": "管理单位",
     "user.manage": "管理用户",
     "user.roles": "分配角色",

@@ -5,7 +5,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Enterprise, utcnow
-from ..models.portal import (
+from ..models.portal import (  # noqa: F401 - CODE_VALIDITY is read by the views through this module
     CODE_VALIDITY, ActivationCode, EnterpriseAccount, EnterpriseSession, hash_code, new_code, normalise_code,
 )
 from .accounts import BAD_CREDENTIALS, LoginRefused, admit, end_all_sessions, password_matches

@@ -1,11 +1,15 @@
 """The enterprise portal (/e): log-in, activation with a printed code, log-out, password change, 我的事项."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 
 from ..extensions import db, limiter
 from ..forms.portal import ActivationForm, PortalLoginForm, PortalPasswordForm
-from ..portal_auth import current_account, portal_required
+from ..models import Appeal, Application, ItemCheck
+from ..portal_auth import current_account, current_enterprise, portal_required
 from ..services import accounts, portal_accounts
+from ..services import applications as application_service
+from ..services import portal_cases as cases
+from ..services.public import describe_appeal, describe_application
 from ..services.accounts import LoginRefused
 from ..services.audit import record
 from ..services.cases import InputError
@@ -109,8 +113,59 @@ def change_password():
 @bp.get("/")
 @portal_required
 def home():
-    """我的事项: every appeal and application of the account's enterprise, newest first."""
-    return render_template("portal/home.html", account=current_account())
+    """我的事项: the enterprise's appeals (or, on the second tab, its applications), newest first, paginated."""
+    kind = request.args.get("kind") if request.args.get("kind") in cases.KINDS else "appeals"
+    page = max(request.args.get("page", 1, type=int), 1)
+    lister = cases.appeal_rows if kind == "appeals" else cases.application_rows
+    rows, has_next = lister(current_enterprise(), page)
+    return render_template("portal/home.html", account=current_account(), kind=kind, kinds=cases.KINDS, rows=rows,
+                           page=page, has_next=has_next)
+
+
+@bp.get("/appeals/<int:appeal_id>")
+@portal_required
+def appeal(appeal_id):
+    """One of the enterprise's appeals: state, due date, the reply and the public timeline, nothing internal."""
+    own = cases.load_own(Appeal, appeal_id, current_enterprise())
+    return render_template("portal/case.html", kind="appeals", case_id=own.id, case=describe_appeal(own), notices=[])
+
+
+@bp.get("/appeals/<int:appeal_id>/receipt")
+@portal_required
+def appeal_receipt(appeal_id):
+    """The appeal's printable receipt (回执), without the name of the clerk who recorded it."""
+    own = cases.load_own(Appeal, appeal_id, current_enterprise())
+    return render_template("appeals/receipt.html", appeal=own, **PORTAL_PRINT,
+                           back_url=url_for("portal.appeal", appeal_id=own.id))
+
+
+@bp.get("/applications/<int:application_id>")
+@portal_required
+def application(application_id):
+    """One of the enterprise's applications: state, due date, result, public timeline and its notices."""
+    own = cases.load_own(Application, application_id, current_enterprise())
+    return render_template("portal/case.html", kind="applications", case_id=own.id,
+                           case=describe_application(own), notices=cases.notice_links(own))
+
+
+@bp.get("/applications/<int:application_id>/notice/<kind>")
+@portal_required
+def application_notice(application_id, kind):
+    """A notice of the enterprise's application to view and print, without the staff member's name."""
+    own = cases.load_own(Application, application_id, current_enterprise())
+    context = application_service.notice_context(own, kind, request.args.get("notice", type=int))
+    if context is None:
+        abort(404)
+    record("portal_notice_viewed", own, detail=kind)
+    db.session.commit()
+    return render_template("applications/notice.html", application=own, kind=kind,
+                           item_checks=dict(ItemCheck.choices()),
+                           **PORTAL_PRINT, back_url=url_for("portal.application", application_id=own.id), **context)
+
+
+#: How the staff side's printable receipt and notices render for an enterprise: in the portal's frame, with no
+#: staff member's name on them.
+PORTAL_PRINT = {"frame": "portal/base.html", "for_enterprise": True}
 
 
 #: The portal's menu: (label, endpoint). Other portal modules append their pages (messages, online appeal).
