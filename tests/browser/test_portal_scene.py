@@ -14,7 +14,6 @@ from gaoxin.extensions import db
 from gaoxin.models import Appeal, Application, Contact, Enterprise, Policy, PolicyItem, Unit, User
 from gaoxin.services import appeals as appeal_service
 from gaoxin.services import applications as application_service
-from gaoxin.services import portal_accounts
 
 from .helpers import assert_accessible, login, submit, visit
 
@@ -103,10 +102,13 @@ def test_the_enterprise_scene(page, open_page, live_app):
         first = db.session.scalar(select(Appeal).where(Appeal.receipt_no == first_receipt))
         first_id, enterprise_id = first.id, first.enterprise_id
         credit_code = first.enterprise.credit_code
-        contact = db.session.scalar(select(Contact).where(Contact.mobile == mobile))
-        # The clerk hands the printed activation code over (issued as the receipt prints it).
-        code = portal_accounts.issue_code(contact, _user("clerk_station"))
-        db.session.commit()
+        contact_id = db.session.scalar(select(Contact.id).where(Contact.mobile == mobile))
+
+    # On the enterprise page the clerk prints the contact's activation code and hands it over.
+    visit(page, f"/enterprises/{enterprise_id}")
+    page.get_by_label("为联系人生成激活码").select_option(str(contact_id))
+    submit(page, page.get_by_role("button", name="生成激活码"))
+    code = page.locator(".activation-code").inner_text()
 
     # Desk 2: the contact, on a phone, activates the account with the code and the credit code.
     phone = open_page(viewport=PHONE)
@@ -118,6 +120,7 @@ def test_the_enterprise_scene(page, open_page, live_app):
     phone.get_by_label("再次输入密码").fill("Guibao-2026-pass")
     e_submit(phone, phone.get_by_role("button", name="激活并登录"))
     expect(phone.locator("main")).to_contain_text("我的事项")
+    expect(phone.locator("main")).to_contain_text(first_receipt)
 
     # It raises a second appeal online, with an attachment: receipt at once, routed to the department.
     e_visit(phone, "/e/appeals/new")
