@@ -1,11 +1,10 @@
 """Enterprise accounts: log-in with lock-out, server-side portal sessions, activation codes, creating and
 disabling accounts, password changes; raises LoginRefused and cases.InputError."""
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Enterprise, utcnow
-from ..models.portal import (  # noqa: F401 - CODE_VALIDITY is read by the views through this module
+from ..models.portal import (
     CODE_VALIDITY, ActivationCode, EnterpriseAccount, EnterpriseSession, hash_code, new_code, normalise_code,
 )
 from .accounts import BAD_CREDENTIALS, LoginRefused, admit, end_all_sessions, password_matches
@@ -188,8 +187,3 @@ def change_password(account, current, new, keep_session=None):
     end_all_sessions(account, keep=keep_session)
     db.session.flush()
     record("portal_password_changed", account, user=account)
-
-
-def idle_minutes():
-    return current_app.config["GAOXIN_IDLE_MINUTES"]
-
