@@ -124,6 +124,8 @@ def _sqlite_pragmas(dbapi_connection, record):
 
 
 def _register_blueprints(app):
+    # Adds the enterprise's online actions to the portal blueprint: imported before that is registered.
+    from .views import portal_actions  # noqa: F401
     from .views import admin, appeals, audit, auth, dispatch, enterprises, inbox, main, policies, public, settings
 
     for module in (auth, main, enterprises, admin, audit, appeals, inbox, dispatch, public, settings, policies):
@@ -135,6 +137,13 @@ def _register_blueprints(app):
 
     for module in (salons, dashboard, exports, jobs, ops):
         app.register_blueprint(module.bp)
+    from .views import enterprise_accounts, portal
+
+    for module in (portal, enterprise_accounts):
+        app.register_blueprint(module.bp)
+    from .views import contacts
+
+    app.register_blueprint(contacts.bp)
 
 
 def _request_size_limit():

@@ -7,6 +7,8 @@ from flask_login import current_user
 from .extensions import db, login_manager
 from .models import utcnow
 from .models.org import load_session
+from .models.portal import SESSION_PREFIX, load_enterprise_session
+from . import portal_auth
 
 #: Endpoints a user who must change the initial password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "ops.healthz", "ops.readyz",
@@ -21,16 +23,28 @@ def init_app(app):
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
+    # First: an enterprise account never reaches a staff view, not even its password check.
+    app.before_request(portal_auth.fence)
     app.before_request(_force_password_change)
 
 
 def _load_user(token):
-    login_session = load_session(token)
+    """The staff User or the EnterpriseAccount of a cookie's session id (portal sessions are `e.<token>`)."""
+    if token.startswith(SESSION_PREFIX):
+        login_session = load_enterprise_session(token[len(SESSION_PREFIX):])
+        person = login_session.account if login_session is not None else None
+    else:
+        login_session = load_session(token)
+        person = login_session.user if login_session is not None else None
+    return _resume(login_session, person)
+
+
+def _resume(login_session, person):
+    """`person` with its open session, or None when the session ended, idled out or the account is disabled."""
     if login_session is None:
         return None
-    user = login_session.user
     now = utcnow()
-    if not user.active:
+    if not person.active:
         login_session.ended_at = now
         db.session.commit()
         return None
@@ -38,15 +52,15 @@ def _load_user(token):
         from .services.audit import record
 
         login_session.ended_at = now
-        record("session_expired", user, user=user)
+        record("session_expired", person, user=person)
         db.session.commit()
         session["expired"] = True
         return None
     if now - login_session.last_seen_at > TOUCH_EVERY and not _is_background_poll():
         login_session.last_seen_at = now
         db.session.commit()
-    user.login_session = login_session
-    return user
+    person.login_session = login_session
+    return person
 
 
 def _is_background_poll():
@@ -55,10 +69,15 @@ def _is_background_poll():
 
 
 def _unauthorized():
+    return send_to_log_in("auth.login")
+
+
+def send_to_log_in(endpoint):
+    """To the log-in page `endpoint` (staff or portal), saying why; htmx gets an HX-Redirect."""
     expired = session.pop("expired", False)
     message = "长时间未操作，已自动退出，请重新登录。" if expired else "请先登录。"
     flash(message, "warning")
-    target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    target = url_for(endpoint, next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if request.headers.get("HX-Request") == "true":
         # htmx would swap a login form into a table row; send the whole page to the login instead.
         response = current_app.response_class("", 200)
@@ -77,7 +96,8 @@ FORCED_CHANGE_MESSAGES = {
 
 def _force_password_change():
     # A one-time (initial or reset) or expired password opens only the change page: it cannot be used to work.
-    if not current_user.is_authenticated or request.endpoint in PASSWORD_CHANGE_ALLOWED:
+    if (not current_user.is_authenticated or request.endpoint in PASSWORD_CHANGE_ALLOWED
+            or portal_auth.is_enterprise(current_user)):
         return None
     from .services.accounts import must_change_password
 

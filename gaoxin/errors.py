@@ -2,6 +2,7 @@
 import time
 
 from flask import current_app, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -10,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .extensions import db
 from .logs import exception as log_exception, request_id
 from .permissions import Denied, NotVisible
+from .portal_auth import is_enterprise
 from .services import audit
 
 ERROR_TEXTS = {
@@ -47,7 +49,10 @@ def init_app(app):
 def render_error(code, message=None):
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500] if code >= 500 else ERROR_TEXTS[400])
     template = "errors/fragment.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
-    return render_template(template, code=code, title=title, text=message or text, request_id=request_id()), code
+    # The portal's own frame on its pages and for enterprise accounts: never the staff header, nor a link into it.
+    portal = (request.blueprint or "").startswith("portal") or is_enterprise(current_user)
+    return render_template(template, code=code, title=title, text=message or text, request_id=request_id(),
+                           frame="portal/base.html" if portal else "base.html"), code
 
 
 def _denied(exc):

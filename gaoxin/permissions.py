@@ -21,6 +21,9 @@ ROLE_PERMISSIONS = {
     "enterprise.edit": frozenset({Role.clerk, Role.window, Role.dispatcher, Role.sysadmin}),
     "enterprise.reveal_mobile": CASE_ROLES - {Role.leader},
     "enterprise.import": frozenset({Role.sysadmin}),
+    # Enterprise accounts (企业用户): station, point and window clerks create them (an activation code for a
+    # contact) and disable them; every case worker sees the list on the enterprise page.
+    "enterprise.accounts": frozenset({Role.clerk, Role.window}),
     "unit.manage": frozenset({Role.sysadmin}),
     "user.manage": frozenset({Role.sysadmin}),
     # 三员分立: the security admin grants roles and unlocks accounts; the sysadmin cannot.

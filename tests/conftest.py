@@ -266,3 +266,36 @@ def make_application(db, make_user, make_enterprise, make_policy):
         db.session.commit()
         return application
     return make
+
+
+@pytest.fixture
+def make_account(db, make_enterprise):
+    """make_account(enterprise=None, contact=None, password=PASSWORD, login_name=None, active=True) → a committed,
+    activated EnterpriseAccount of `contact` (a new contact of `enterprise`, or of a new enterprise)."""
+    from gaoxin.models import EnterpriseAccount, utcnow
+
+    def make(enterprise=None, contact=None, password=PASSWORD, login_name=None, active=True):
+        if contact is None:
+            enterprise = enterprise or make_enterprise()
+            contact = Contact(enterprise_id=enterprise.id, name=f"联系人{next(_counter)}", mobile="13800138000")
+            db.session.add(contact)
+            db.session.flush()
+        account = EnterpriseAccount(
+            enterprise_id=contact.enterprise_id, contact_id=contact.id, active=active,
+            login_name=login_name or f"ent{next(_counter)}", activated_at=utcnow(), password_changed_at=utcnow(),
+        )
+        account.set_password(password)
+        db.session.add(account)
+        db.session.commit()
+        return account
+    return make
+
+
+@pytest.fixture
+def login_enterprise():
+    """login_enterprise(client, account, password=PASSWORD) logs in through the portal's log-in form."""
+    def login(client, account, password=PASSWORD):
+        response = client.post("/e/login", data={"login_name": account.login_name, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return account
+    return login

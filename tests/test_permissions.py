@@ -6,9 +6,15 @@ from gaoxin.models import AuditEntry, Role, User
 from gaoxin.permissions import ROLE_PERMISSIONS, can
 
 #: Endpoints anyone may reach without logging in. Everything else must send an anonymous visitor to log in.
-PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz", "ops.readyz", "ops.metrics_view", "static", "salons.signup"}
+PUBLIC_ENDPOINTS = {"auth.login", "ops.healthz", "ops.readyz", "ops.metrics_view", "static", "salons.signup",
+                    "portal.login", "portal.activate"}
 #: The public progress lookup (a later issue) lives in this blueprint: enterprises have no account.
 PUBLIC_BLUEPRINTS = {"public"}
+
+
+def login_page(endpoint):
+    """Where an anonymous visitor is sent: the enterprise portal's pages (blueprints portal*) have their own log-in."""
+    return "/e/login" if endpoint.startswith("portal") else "/login"
 
 
 def is_public(endpoint):
@@ -36,7 +42,7 @@ def test_every_endpoint_but_the_public_ones_sends_anonymous_visitors_to_log_in(a
     checked, leaks = set(), []
     for endpoint, method, url in protected_requests(app):
         response = client.open(url, method=method)
-        if response.status_code != 302 or not response.headers["Location"].startswith("/login"):
+        if response.status_code != 302 or not response.headers["Location"].startswith(login_page(endpoint)):
             leaks.append(f"{method} {url} ({endpoint}) → {response.status_code}")
         checked.add(endpoint)
     assert not leaks, "endpoints reachable without logging in:\n" + "\n".join(leaks)
@@ -47,7 +53,7 @@ def test_every_protected_endpoint_sends_htmx_an_hx_redirect_to_log_in(app, clien
     leaks = []
     for endpoint, method, url in protected_requests(app):
         response = client.open(url, method=method, headers={"HX-Request": "true"})
-        if not response.headers.get("HX-Redirect", "").startswith("/login"):
+        if not response.headers.get("HX-Redirect", "").startswith(login_page(endpoint)):
             leaks.append(f"{method} {url} ({endpoint}) → {response.status_code}")
     assert not leaks, "endpoints that do not send htmx to the log-in page:\n" + "\n".join(leaks)
 

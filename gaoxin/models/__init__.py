@@ -17,3 +17,5 @@ from .work import WorkStamp  # noqa: F401
 from .rollup import AppealRollup  # noqa: F401
 from .policy import Application, ApplicationItem, ItemCheck, Policy, PolicyItem, PolicyLevel, SupplementNotice  # noqa: F401
 from .job import DepartmentNotice, Job  # noqa: F401
+from .portal import ActivationCode, EnterpriseAccount, EnterpriseSession  # noqa: F401
+from .message import MessageKind, PortalMessage  # noqa: F401

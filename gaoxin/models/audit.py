@@ -34,6 +34,11 @@ AUDIT_ACTION_LABELS = {
     "enterprise_updated": "修改企业",
     "enterprises_imported": "导入企业",
     "mobile_revealed": "查看完整手机号",
+    "contact_updated": "修改联系人",
+    "contact_removed": "移除联系人",
+    "portal_appeal_raised": "企业网上提诉求",
+    "portal_supplement_sent": "企业网上补正材料",
+    "portal_satisfaction_given": "企业网上评价答复",
     "config_changed": "修改配置",
     "audit_verified": "校验审计链",
     "audit_archived": "归档审计日志",
@@ -49,6 +54,19 @@ AUDIT_ACTION_LABELS = {
     "salon_signup_declined": "婉拒沙龙报名",
     "salon_participants_added": "添加参会企业",
     "salon_participant_removed": "移出参会企业",
+    # The enterprise portal (企业用户): log-ins, activation, accounts kept by clerks, and every enterprise action.
+    "portal_login": "企业用户登录",
+    "portal_login_failed": "企业用户登录失败",
+    "portal_lockout": "企业账号锁定",
+    "portal_logout": "企业用户退出",
+    "portal_activated": "企业账号激活",
+    "portal_activation_failed": "企业账号激活失败",
+    "portal_password_changed": "企业用户修改密码",
+    "portal_code_issued": "生成激活码",
+    "portal_account_created": "新建企业账号",
+    "portal_account_disabled": "停用企业账号",
+    "portal_account_enabled": "启用企业账号",
+    "portal_notice_viewed": "企业用户查看通知书",
 }
 
 AUDIT_RESULT_LABELS = {"ok": "成功", "failed": "失败", "denied": "拒绝"}
@@ -61,6 +79,7 @@ PERMISSION_LABELS = {
     "enterprise.edit": "修改企业档案",
     "enterprise.reveal_mobile": "查看完整手机号",
     "enterprise.import": "导入企业",
+    "enterprise.accounts": "管理企业账号",
     "unit.manage": "管理单位",
     "user.manage": "管理用户",
     "user.roles": "分配角色",
@@ -102,6 +121,9 @@ PERMISSION_LABELS = {
     "salon.enter": "沙龙现场登记",
     "figures.view": "查看统计",
     "figures.all_departments": "查看全部部门统计",
+    "portal.staff": "工作人员访问企业页面",
+    "portal.staff_page": "企业用户访问工作人员页面",
+    "portal.case": "企业用户查看他企事项",
 }
 
 #: Audited object types (the model's class name) and their Chinese names, for the auditor's filter.
@@ -117,6 +139,8 @@ AUDIT_OBJECT_LABELS = {
     "Contact": "企业联系人",
     "Export": "导出",
     "Job": "后台任务",
+    "EnterpriseAccount": "企业账号",
+    "Endpoint": "页面",
 }
 
 

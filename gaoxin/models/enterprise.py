@@ -59,8 +59,11 @@ class Enterprise(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     building = relationship("Building", lazy="joined")
+    #: The contacts on file now: the ones offered at intake. A removed or superseded contact drops out of
+    #: this list but stays in the table, so a case keeps the contact it was recorded with.
     contacts = relationship(
         "Contact", back_populates="enterprise", lazy="selectin", order_by="Contact.id",
+        primaryjoin="and_(Enterprise.id == Contact.enterprise_id, Contact.removed_at.is_(None))",
         cascade="all, delete-orphan",
     )
 
@@ -86,7 +89,11 @@ def is_terminated_status(status):
 
 
 class Contact(db.Model):
-    """A person at an enterprise; the mobile number is personal information, masked in lists."""
+    """A person at an enterprise; the mobile number is personal information, masked in lists.
+
+    A row is never rewritten: staff editing a contact retire the row (`removed_at`, `replaced_by_id`) and
+    add the corrected one, so every case still names the contact as it was when the case was recorded.
+    """
 
     __tablename__ = "contacts"
 
@@ -96,8 +103,19 @@ class Contact(db.Model):
     mobile: Mapped[str | None] = mapped_column(String(11))
     title: Mapped[str | None] = mapped_column(String(40))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: Removed by staff, or superseded by an edit: no longer offered at intake, still named by old cases.
+    removed_at = mapped_column(UTCDateTime, nullable=True)
+    #: The row an edit replaced this one with (None for a plain removal).
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     enterprise = relationship("Enterprise", back_populates="contacts", lazy="raise_on_sql")
+
+    @property
+    def is_removed(self):
+        return self.removed_at is not None
 
 
 class EnterpriseGram(db.Model):

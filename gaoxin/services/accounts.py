@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import AuditEntry, UsedPassword, User, UserSession, utcnow
+from ..models import AuditEntry, EnterpriseSession, UsedPassword, User, UserSession, utcnow
 from .audit import record
 
 #: 5 failed attempts lock the account for 15 minutes (等保 2.0 身份鉴别).
@@ -64,19 +64,7 @@ def authenticate(username, password, *, ip=None, user_agent=None):
     if user is None:
         record("login_failed", result="failed", username=username, detail="unknown user")
         raise LoginRefused(BAD_CREDENTIALS)
-    if not matches:
-        # Counted while locked too: guessing on during a lock only extends it.
-        _count_failure(user, now)
-        raise LoginRefused(BAD_CREDENTIALS)
-    if user.is_locked(now):
-        record("login_failed", user, result="denied", user=user, detail="locked")
-        raise LoginRefused(locked_message(user, now))
-    if not user.active:
-        record("login_failed", user, result="denied", user=user, detail="disabled")
-        raise LoginRefused("该账号已停用，请联系系统管理员。")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    admit(user, matches, now, disabled_message="该账号已停用，请联系系统管理员。")
     login_session = UserSession(user_id=user.id, ip=ip, user_agent=(user_agent or "")[:500])
     db.session.add(login_session)
     db.session.flush()
@@ -85,18 +73,36 @@ def authenticate(username, password, *, ip=None, user_agent=None):
     return user
 
 
-def _count_failure(user, now):
+def admit(person, matches, now, *, disabled_message, audit_prefix=""):
+    """The log-in rules after the one hash check, for staff users and enterprise accounts alike: a wrong
+    password counts (and may lock), a locked or disabled account is refused, else the counters reset.
+    Raises LoginRefused; audits as `<audit_prefix>login_failed` / `<audit_prefix>lockout`."""
+    if not matches:
+        # Counted while locked too: guessing on during a lock only extends it.
+        _count_failure(person, now, audit_prefix)
+        raise LoginRefused(BAD_CREDENTIALS)
+    if person.is_locked(now):
+        record(f"{audit_prefix}login_failed", person, result="denied", user=person, detail="locked")
+        raise LoginRefused(locked_message(person, now))
+    if not person.active:
+        record(f"{audit_prefix}login_failed", person, result="denied", user=person, detail="disabled")
+        raise LoginRefused(disabled_message)
+    person.failed_logins = 0
+    person.locked_until = None
+    person.last_login_at = now
+
+
+def _count_failure(person, now, audit_prefix=""):
     # Counted with one UPDATE in the database so that several workers share the count.
-    db.session.execute(
-        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-    )
-    db.session.refresh(user, ["failed_logins"])
-    detail = f"attempt {user.failed_logins}" + ("; locked" if user.is_locked(now) else "")
-    record("login_failed", user, result="failed", user=user, detail=detail)
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.locked_until = now + LOCKOUT
-        user.failed_logins = 0
-        record("lockout", user, result="denied", user=user)
+    model = type(person)
+    db.session.execute(update(model).where(model.id == person.id).values(failed_logins=model.failed_logins + 1))
+    db.session.refresh(person, ["failed_logins"])
+    detail = f"attempt {person.failed_logins}" + ("; locked" if person.is_locked(now) else "")
+    record(f"{audit_prefix}login_failed", person, result="failed", user=person, detail=detail)
+    if person.failed_logins >= MAX_FAILED_LOGINS:
+        person.locked_until = now + LOCKOUT
+        person.failed_logins = 0
+        record(f"{audit_prefix}lockout", person, result="denied", user=person)
 
 
 def locked_message(user, now):
@@ -112,10 +118,15 @@ def end_session(login_session, reason="logout"):
 
 
 def end_all_sessions(user, keep=None):
-    """Close every open session of `user` but `keep` (disabled account, password reset or change)."""
-    statement = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    """Close every open session of `user` (a staff User or an EnterpriseAccount) but `keep` (disabled
+    account, password reset or change)."""
+    if getattr(user, "is_enterprise", False):
+        sessions, owner = EnterpriseSession, EnterpriseSession.account_id
+    else:
+        sessions, owner = UserSession, UserSession.user_id
+    statement = update(sessions).where(owner == user.id, sessions.ended_at.is_(None))
     if keep is not None and keep.id is not None:
-        statement = statement.where(UserSession.id != keep.id)
+        statement = statement.where(sessions.id != keep.id)
     db.session.execute(statement.values(ended_at=utcnow()))
 
 

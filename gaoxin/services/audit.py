@@ -94,6 +94,9 @@ def record(action, obj=None, *, result="ok", detail=None, user=None, username=No
     if obj is not None:
         object_type = type(obj).__name__
         object_id = getattr(obj, "id", None)
+    if getattr(user, "is_enterprise", False):
+        # An enterprise account is no staff user: its name ("企业:<login>") marks it, and user_id stays empty.
+        username, user = username or user.username, None
     entry = AuditEntry(
         user_id=user.id if user is not None else None,
         username=username or (user.username if user is not None else None),

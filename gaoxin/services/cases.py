@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Appeal, Application, Event, utcnow
 from ..workflow import WorkflowError
-from . import rollups, work  # noqa: F401 - rollups keeps the dashboard's counts with every change
+from . import messages, rollups, work  # noqa: F401 - rollups keeps the dashboard's counts with every change
 
 #: The timeline's foreign key for each kind of case.
 _EVENT_OWNER = {Appeal: "appeal_id", Application: "application_id"}
@@ -32,13 +32,16 @@ def check_version(case, expected_version, stale_message):
 
 
 def add_event(case, actor, action, *, from_state=None, comment=None, public_text=None):
-    """Add one timeline entry to an appeal or an application; `public_text` is what the enterprise sees."""
+    """Add one timeline entry to an appeal or an application; `public_text` is what the enterprise sees.
+    The changes the enterprise should hear about also leave it a message (services.messages), here, so that
+    no operation can record one without the other."""
     event = Event(
         action=action, actor_id=actor.id if actor else None, actor_unit_id=actor.unit_id if actor else None,
         from_state=from_state, to_state=case.state, comment=comment, public=public_text is not None,
         public_text=public_text, **{_EVENT_OWNER[type(case)]: case.id},
     )
     db.session.add(event)
+    messages.on_event(case, action, public_text)
     return event
 
 

@@ -71,7 +71,7 @@ def public_timeline(owner):
     return [PublicEvent(at, text) for at, text in rows]
 
 
-def _appeal_expected_text(appeal):
+def appeal_expected_text(appeal):
     # The enterprise reads a date it can plan with; before a department has it there is none yet.
     state = AppealState(appeal.state)
     if state.with_department and appeal.due_on:
@@ -101,8 +101,11 @@ def _find_case(model, receipt_no, code_tail):
 
 def _find_appeal(receipt_no, code_tail):
     appeal = _find_case(Appeal, receipt_no, code_tail)
-    if appeal is None:
-        return None
+    return describe_appeal(appeal) if appeal is not None else None
+
+
+def describe_appeal(appeal):
+    """What the enterprise may read of `appeal` (the lookup page and the enterprise portal alike)."""
     # 并案: a merged duplicate reads the main case's progress and answer (never the main enterprise's name).
     main = appeal.merged_into if appeal.is_merged else None
     answered = main or appeal
@@ -117,7 +120,7 @@ def _find_appeal(receipt_no, code_tail):
         status_class=_appeal_status_class(answered),
         enterprise_name=appeal.enterprise.name,
         registered_at=appeal.created_at,
-        expected_text=(f"随{main.receipt_no}办理：" + _appeal_expected_text(main)) if main else _appeal_expected_text(appeal),
+        expected_text=(f"随{main.receipt_no}办理：" + appeal_expected_text(main)) if main else appeal_expected_text(appeal),
         result_title=answered.outcome_title if replied else "",
         result_text=(answered.reply_text or "") if replied else "",
         contact_mobile=mask_mobile(mobile) if mobile else "",
@@ -125,7 +128,7 @@ def _find_appeal(receipt_no, code_tail):
     )
 
 
-def _application_expected_text(application):
+def application_expected_text(application):
     state = ApplicationState(application.state)
     if state is ApplicationState.accepted and application.review_due_on:
         return _date(application.review_due_on)
@@ -156,8 +159,11 @@ def _application_result(application):
 
 def _find_application(receipt_no, code_tail):
     application = _find_case(Application, receipt_no, code_tail)
-    if application is None:
-        return None
+    return describe_application(application) if application is not None else None
+
+
+def describe_application(application):
+    """What the enterprise may read of `application` (the lookup page and the enterprise portal alike)."""
     result_title, result_text = _application_result(application)
     mobile = application.contact.mobile if application.contact is not None else None
     done = application.state in (ApplicationState.result_issued.value, ApplicationState.disbursed.value)
@@ -170,7 +176,7 @@ def _find_application(receipt_no, code_tail):
         status_class="status-ok" if done else ("" if application.state == ApplicationState.refused else "status-warn"),
         enterprise_name=application.enterprise.name,
         registered_at=application.submitted_at or application.created_at,
-        expected_text=_application_expected_text(application),
+        expected_text=application_expected_text(application),
         result_title=result_title,
         result_text=result_text,
         contact_mobile=mask_mobile(mobile) if mobile else "",
