@@ -96,6 +96,8 @@ def _user_fields():
     # Never loads the user: the inbox poll's fast path answers without it, and a log line must not add a query.
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
+        if getattr(user, "is_enterprise", False):  # an enterprise account: no unit; its id apart from staff ids
+            return f"e{user.id}", None
         return user.id, user.unit_id
     return g.get("poll_user", (None, None))
 
