@@ -235,8 +235,12 @@ def private_redis():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_rate_limits_fall_back_to_memory_while_redis_is_down_and_are_shared_again_after(app, private_redis, caplog):
+def test_rate_limits_fall_back_to_memory_while_redis_is_down_and_are_shared_again_after(
+        app, private_redis, caplog, monkeypatch):
     import redis
+
+    # An earlier test that ran migrations (alembic's fileConfig) disables every logger it does not name.
+    monkeypatch.setattr(logging.getLogger("flask-limiter"), "disabled", False)
 
     store = redis.Redis(port=private_redis["port"])
     server = app_on(app.config["SQLALCHEMY_DATABASE_URI"],
