@@ -93,7 +93,9 @@ def test_an_attachment_that_is_not_an_accepted_type_is_refused_and_nothing_recor
 
 def test_enterprise_rates_a_reply_satisfied_and_the_appeal_closes_once(client, desk, ent, make_appeal, db):
     appeal = reply(db, make_appeal(category=desk["category"], enterprise=ent["enterprise"]), desk["handler"])
-    page = client.get(f"/e/appeals/{appeal.id}/rate")
+    rate_url = f"/e/appeals/{appeal.id}/rate"
+    assert rate_url in client.get(f"/e/appeals/{appeal.id}").get_data(as_text=True), "the case page offers 评价答复"
+    page = client.get(rate_url)
     assert page.status_code == 200 and "已协调人才公寓" in text_of(page)
     response = client.post(f"/e/appeals/{appeal.id}/rate", data={"version": appeal.version, "satisfaction": "satisfied"})
     assert response.status_code == 303
@@ -134,6 +136,7 @@ def test_unsatisfied_reopens_once_to_the_same_department_and_needs_a_reason(clie
 
 def test_rating_before_a_reply_is_refused(client, desk, ent, make_appeal, db):
     appeal = make_appeal(category=desk["category"], enterprise=ent["enterprise"])
+    assert f"/e/appeals/{appeal.id}/rate" not in client.get(f"/e/appeals/{appeal.id}").get_data(as_text=True)
     response = client.post(f"/e/appeals/{appeal.id}/rate", data={"version": appeal.version, "satisfaction": "satisfied"})
     assert response.status_code == 409 and "答复后才能评价" in text_of(response)
     db.session.expire_all()
@@ -158,6 +161,8 @@ def sent_back(desk, ent, make_policy, make_application, db):
 
 def test_enterprise_uploads_the_item_the_notice_names_and_the_window_checks_it_again(client, desk, ent, sent_back, db):
     application, items = sent_back
+    assert f"/e/applications/{application.id}/supplement" in client.get(
+        f"/e/applications/{application.id}").get_data(as_text=True), "the case page offers 补交材料"
     page = client.get(f"/e/applications/{application.id}/supplement")
     assert page.status_code == 200 and "营业执照" in text_of(page) and "审计报告" not in text_of(page)
     response = client.post(f"/e/applications/{application.id}/supplement", data={

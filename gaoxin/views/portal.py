@@ -127,7 +127,8 @@ def home():
 def appeal(appeal_id):
     """One of the enterprise's appeals: state, due date, the reply and the public timeline, nothing internal."""
     own = cases.load_own(Appeal, appeal_id, current_enterprise())
-    return render_template("portal/case.html", kind="appeals", case_id=own.id, case=describe_appeal(own), notices=[])
+    return render_template("portal/case.html", kind="appeals", case_id=own.id, case=describe_appeal(own), notices=[],
+                           can_rate=own.state.value == "replied" and not own.is_merged)
 
 
 @bp.get("/appeals/<int:appeal_id>/receipt")
@@ -145,7 +146,8 @@ def application(application_id):
     """One of the enterprise's applications: state, due date, result, public timeline and its notices."""
     own = cases.load_own(Application, application_id, current_enterprise())
     return render_template("portal/case.html", kind="applications", case_id=own.id,
-                           case=describe_application(own), notices=cases.notice_links(own))
+                           case=describe_application(own), notices=cases.notice_links(own),
+                           can_supplement=own.state.value == "awaiting_supplement")
 
 
 @bp.get("/applications/<int:application_id>/notice/<kind>")
