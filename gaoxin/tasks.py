@@ -76,3 +76,48 @@ class Queue:
 
 def init_app(app):
     app.extensions["gaoxin_jobs"] = Queue(app)
+
+
+def _queue():
+    from flask import current_app
+
+    return current_app.extensions["gaoxin_jobs"]
+
+
+def job_figures():
+    """/metrics: messages waiting in the queue, and the job rows by state (failed ones are the alert)."""
+    from prometheus_client.core import GaugeMetricFamily
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .models import Job
+    from .workflow import JobState
+
+    queue = _queue()
+    waiting = GaugeMetricFamily("gaoxin_job_queue_length", "Job messages waiting for a worker.")
+    waiting.add_metric([], 0 if queue.immediate else queue.huey.pending_count())
+    yield waiting
+    by_state = dict(db.session.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+    jobs = GaugeMetricFamily("gaoxin_jobs", "Background jobs kept in the jobs table, by state.", labels=["state"])
+    for state in JobState:
+        jobs.add_metric([state.value], by_state.get(state, 0))
+    yield jobs
+
+
+def queue_ready():
+    """/readyz: the queue's storage answers (SQLite file or Redis); None when ready."""
+    queue = _queue()
+    if queue.immediate:
+        return "skip"
+    queue.huey.pending_count()
+    return None
+
+
+def _register_monitoring():
+    from . import health, metrics
+
+    metrics.register_collector("jobs", job_figures)
+    health.register_check("jobs", "后台任务队列", queue_ready)
+
+
+_register_monitoring()

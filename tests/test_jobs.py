@@ -242,3 +242,35 @@ def test_an_export_for_a_list_its_user_may_no_longer_see_fails_at_once(db, make_
     db.session.refresh(job)
     assert (job.state, job.attempts, job.result_path) == (JobState.failed, 1, None)
     assert job.reason == "发起导出的账号已停用或已无权查看该列表，导出未进行。"
+
+
+def test_monitoring_sees_the_queue_length_the_failed_jobs_and_whether_the_queue_answers(
+        app, client, db, make_user, monkeypatch, tmp_path):
+    """/metrics and /readyz read the real queue: a SQLite queue file here, as run.sh's worker uses it."""
+    from gaoxin import tasks
+    from tests.test_ops import series
+
+    broken, _ = jobs.submit(JobKind.export, "export:broken-for-metrics", user=make_user(Role.dispatcher),
+                            params={"list": "no-such-list", "fmt": "csv", "args": {}})
+    db.session.commit()
+    jobs.send(broken)  # immediate mode: fails after its retries
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    monkeypatch.setitem(app.config, "GAOXIN_JOBS_URL", "")
+    queue = tasks.Queue(app)
+    monkeypatch.setitem(app.extensions, "gaoxin_jobs", queue)
+    waiting, _ = jobs.submit(JobKind.export, "export:waiting", user=make_user(Role.dispatcher),
+                             params={"list": "appeals", "fmt": "csv", "args": {}})
+    db.session.commit()
+    queue.send(waiting.id)  # no worker runs here: the message waits in the queue file
+
+    body = client.get("/metrics").text
+    assert "\ngaoxin_job_queue_length 1.0\n" in body
+    states = series(body, "gaoxin_jobs")
+    assert states['state="failed"'] == 1 and states['state="queued"'] == 1
+    assert series(body, "gaoxin_scrape_errors")['collector="jobs"'] == 0
+    assert client.get("/readyz").json["checks"]["jobs"] == "ok"
+
+    monkeypatch.setitem(app.config, "GAOXIN_JOBS_URL", "redis://127.0.0.1:1/0")  # a Redis queue nobody serves
+    monkeypatch.setitem(app.extensions, "gaoxin_jobs", tasks.Queue(app))
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "后台任务队列" in ready.json["message"]
