@@ -274,3 +274,47 @@ def test_monitoring_sees_the_queue_length_the_failed_jobs_and_whether_the_queue_
     monkeypatch.setitem(app.extensions, "gaoxin_jobs", tasks.Queue(app))
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "后台任务队列" in ready.json["message"]
+
+
+def test_the_hourly_cleanup_removes_uploads_no_case_claimed_and_files_a_killed_worker_left(app, db, make_user,
+                                                                                            make_appeal):
+    """A killed worker or an abandoned form leaves attachment rows without a case, and maybe a temporary file:
+    after a day the cleanup removes them, and a stored file only when no other row names the same content."""
+    import os
+    import time
+
+    from werkzeug.datastructures import FileStorage
+
+    from gaoxin.services import files
+
+    clerk = make_user(Role.clerk)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+    def upload(content, name):
+        return files.store_upload(FileStorage(io.BytesIO(content), filename=name), clerk, owner_type="appeal")
+
+    abandoned = upload(pdf + b"% abandoned\n", "a.pdf")
+    shared = upload(pdf + b"% shared\n", "b.pdf")
+    claimed_twin = upload(pdf + b"% shared\n", "c.pdf")  # the same content, claimed by a case below
+    claimed_twin.owner_id = make_appeal().id
+    fresh = upload(pdf + b"% fresh\n", "d.pdf")
+    day_old = utcnow() - timedelta(days=2)
+    abandoned.created_at = shared.created_at = day_old
+    db.session.commit()
+    root = Path(app.config["GAOXIN_DATA_DIR"])
+    stray = root / ".upload-killed"
+    stray.write_bytes(b"half a file")
+    os.utime(stray, (time.time() - 2 * 86400,) * 2)
+    abandoned_path = files._storage_path(abandoned.sha256)
+    assert abandoned_path.exists()
+    abandoned_id, shared_id, fresh_id = abandoned.id, shared.id, fresh.id
+
+    job = jobs.periodic(JobKind.cleanup)
+
+    assert job.state == JobState.done and "2条无主附件记录及2个残留文件" in job.summary
+    from gaoxin.models import Attachment
+
+    left = set(db.session.scalars(select(Attachment.id)))
+    assert abandoned_id not in left and shared_id not in left and fresh_id in left and claimed_twin.id in left
+    assert not abandoned_path.exists() and not stray.exists()
+    assert files._storage_path(claimed_twin.sha256).exists() and files._storage_path(fresh.sha256).exists()

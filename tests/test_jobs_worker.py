@@ -113,6 +113,6 @@ def test_the_worker_process_runs_jobs_retries_a_failing_one_and_runs_a_duplicate
     _wait_for(lambda: _state(db, good.id).state == JobState.done, 60, "the cleanup job to be done")
     _wait_for(lambda: _state(db, bad.id).state == JobState.failed, 60, "the broken job to fail")
     done, failed = _state(db, good.id), _state(db, bad.id)
-    assert done.attempts == 1 and done.summary == "删除过期导出文件0个，清理0条旧的定时任务记录"
+    assert done.attempts == 1 and done.summary == "删除过期导出文件0个，清理0条旧的定时任务记录，0条无主附件记录及0个残留文件"
     assert failed.attempts == 3 and failed.reason == "没有名为“no-such-list”的列表，无法导出。"
     assert db.session.scalar(select(Job.id).where(Job.key == "worker:cleanup")) == good.id

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import Attachment
@@ -200,6 +200,34 @@ def pending_attachments(user, ids, owner_type):
             Attachment.owner_type == owner_type, Attachment.owner_id.is_(None),
         ).order_by(Attachment.id)
     ))
+
+
+def remove_abandoned(before):
+    """Remove what an interrupted or abandoned form left behind before `before` (UTC): attachment rows that no
+    case ever claimed (kept meanwhile so a refused form need not be uploaded again), their files when no other
+    row names the same content, and temporary `.upload-*` files of a worker killed while writing. Returns
+    (rows, files) removed."""
+    abandoned = list(db.session.execute(select(Attachment.id, Attachment.sha256).where(
+        Attachment.owner_id.is_(None), Attachment.created_at < before)))
+    if abandoned:
+        db.session.execute(delete(Attachment).where(Attachment.id.in_([row.id for row in abandoned])))
+    hashes = {row.sha256 for row in abandoned}
+    still_named = set(db.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(hashes)))) \
+        if hashes else set()
+    db.session.commit()
+    removed = 0
+    for sha256 in hashes - still_named:
+        with contextlib.suppress(FileNotFoundError):
+            _storage_path(sha256).unlink()
+            removed += 1
+    root = Path(current_app.config["GAOXIN_DATA_DIR"])
+    cutoff = before.timestamp()
+    for tmp in root.glob(".upload-*") if root.is_dir() else ():
+        with contextlib.suppress(FileNotFoundError):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed += 1
+    return len(abandoned), removed
 
 
 def attachment_of(owner_type, owner_id, attachment_id):

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Appeal, Attachment, DepartmentNotice, Job, User, utcnow
 from ..workflow import AppealState, JobKind, JobState, NoticeKind
-from . import audit
+from . import audit, files
 
 #: A running job whose row was not touched for this long lost its worker (killed, machine restarted).
 STALL_AFTER = timedelta(minutes=10)
@@ -467,12 +467,18 @@ def remove_expired_exports(now=None):
 KEEP_PERIODIC = timedelta(days=30)
 
 
+#: An upload no case claimed after this long is abandoned (its form was left or its worker killed).
+ABANDONED_UPLOAD_AFTER = timedelta(days=1)
+
+
 def _run_cleanup(job):
     removed = remove_expired_exports()
+    rows, stray_files = files.remove_abandoned(utcnow() - ABANDONED_UPLOAD_AFTER)
     old = db.session.execute(delete(Job).where(
         Job.user_id.is_(None), Job.state == JobState.done.value, Job.finished_at < utcnow() - KEEP_PERIODIC,
         Job.kind.in_([JobKind.overdue_check.value, JobKind.due_reminders.value, JobKind.cleanup.value]))).rowcount
-    return f"删除过期导出文件{removed}个，清理{old}条旧的定时任务记录"
+    return (f"删除过期导出文件{removed}个，清理{old}条旧的定时任务记录，"
+            f"{rows}条无主附件记录及{stray_files}个残留文件")
 
 
 def sweep(now=None):
