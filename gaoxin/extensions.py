@@ -57,6 +57,13 @@ class _LazyDbCommands(click.Group):
 
         return commands
 
+    def parse_args(self, ctx, args):
+        # The real group's options (--directory, --x-arg) and callback, which puts them on `g` for every
+        # subcommand (`upgrade` reads g.directory): without them `flask db upgrade` failed.
+        real = self._real()
+        self.params, self.callback = real.params, real.callback
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx):
         return self._real().list_commands(ctx)
 

@@ -108,3 +108,25 @@ def test_the_rollup_migration_fills_the_rollup_from_the_appeals_already_there(em
         assert rollups.stored(db.session) == kept
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_flask_db_commands_run_as_run_sh_and_an_operator_type_them(tmp_path):
+    """`flask db upgrade` / `flask db current` on the command line, as run.sh runs them (the group is loaded
+    lazily so that web workers never import alembic; its options must still reach every subcommand)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app.py", "GAOXIN_DATA_DIR": str(tmp_path / "files")}
+    env.pop("GAOXIN_TEST_DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask"]
+    root = Path(__file__).resolve().parent.parent
+    upgraded = subprocess.run([*flask, "db", "upgrade"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert upgraded.returncode == 0, upgraded.stderr[-2000:]
+    current = subprocess.run([*flask, "db", "--directory", "migrations", "current"], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert current.returncode == 0 and "(head)" in current.stdout, current.stderr[-2000:]
+    engine = create_engine(url)
+    assert {"appeals", "enterprise_accounts", "jobs", "appeal_rollups"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
