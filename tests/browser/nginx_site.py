@@ -71,10 +71,12 @@ def site_config(app_ports, listen):
 
 
 def _rewrite(block, upstream_name):
-    """proxy_pass → the named upstream; the static alias → this checkout's static folder."""
+    """proxy_pass → the named upstream; the static aliases → this checkout's static and built folders."""
     for directive in block:
         if directive["directive"] == "proxy_pass":
             directive["args"] = [f"http://{upstream_name}"]
+        elif directive["directive"] == "alias" and "$gaoxin_built" in directive["args"][0]:
+            directive["args"] = [f"{ROOT / 'instance' / 'static-built'}/$gaoxin_built"]
         elif directive["directive"] == "alias":
             directive["args"] = [f"{ROOT / 'gaoxin' / 'static'}/"]
         _rewrite(directive.get("block", []), upstream_name)
