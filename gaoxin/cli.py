@@ -41,17 +41,23 @@ def demo_command(enterprise_count, if_empty):
     if extra:
         extra()
     demo.create_demo_daily_work()
+    demo.create_demo_enterprise_account()
     db.session.commit()
     click.echo(f"演示数据已装入：{count} 家企业，用时 {time.perf_counter() - started:.1f} 秒。")
     print_demo_logins()
 
 
 def print_demo_logins():
+    from .services import demo
     from .services.demo import DEMO_PASSWORD, DEMO_USERS
 
     click.echo("\n演示账号（密码均为 %s）：" % DEMO_PASSWORD)
     for username, name, unit_name, roles in DEMO_USERS:
         click.echo(f"  {username:<14} {'、'.join(r.title for r in roles)} · {unit_name} · {name}")
+    enterprise = demo.demo_enterprise_login()
+    if enterprise:
+        login, enterprise_name, contact_name = enterprise
+        click.echo(f"  {login:<14} 企业账号，在 /e/login 登录 · {enterprise_name} · {contact_name}")
 
 
 def _initial_password():

@@ -3,7 +3,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from gaoxin.models import Appeal, AppealCategory, Event, Salon
+from gaoxin.models import Appeal, AppealCategory, Enterprise, Event, Salon
 from gaoxin.services import demo
 from gaoxin.services.calendar import today
 from gaoxin.services.enterprises import load_demo_enterprises
@@ -40,3 +40,21 @@ def test_the_demo_creates_categories_a_salon_and_appeals_in_every_state(db):
     ).all()
     assert len(first_events) == 40
     assert all(abs((at - created).total_seconds()) < 60 for created, at in first_events)
+
+
+def test_the_demo_has_an_enterprise_account_that_logs_in_and_sees_a_reply_to_rate(db, client):
+    demo.create_units()
+    demo.create_users()
+    load_demo_enterprises(30)
+    demo.create_demo_cases()
+    demo.create_demo_enterprise_account()
+    db.session.commit()
+
+    login, enterprise_name, _ = demo.demo_enterprise_login()
+    response = client.post("/e/login", data={"login_name": login, "password": demo.DEMO_PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/e/")
+    home = client.get("/e/").get_data(as_text=True)
+    assert enterprise_name in home
+    replied = db.session.scalar(select(Appeal).join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+                                .where(Enterprise.name == enterprise_name, Appeal.state == "replied"))
+    assert replied is not None and f"/e/appeals/{replied.id}/rate" in client.get(f"/e/appeals/{replied.id}").get_data(as_text=True)

@@ -536,3 +536,38 @@ def create_demo_policies():
         created.append(policy)
     db.session.flush()
     return created
+
+
+#: The demo's enterprise account (log in at /e/login with DEMO_PASSWORD).
+DEMO_ENTERPRISE_LOGIN = "qiye"
+
+
+def create_demo_enterprise_account():
+    """One enterprise contact with an activated portal account, on an enterprise whose cases include a reply
+    waiting for its rating, so that 我的事项, 评价 and 消息 have something to show."""
+    from ..models import Appeal, Contact, EnterpriseAccount, utcnow
+
+    found = db.session.execute(
+        select(Appeal.enterprise_id, Appeal.contact_id).where(Appeal.contact_id.is_not(None))
+        .order_by((Appeal.state == "replied").desc(), Appeal.id).limit(1)).first()
+    if found is None:
+        return None
+    contact = db.session.get(Contact, found.contact_id)
+    now = utcnow()
+    account = EnterpriseAccount(enterprise_id=found.enterprise_id, contact_id=contact.id,
+                                login_name=DEMO_ENTERPRISE_LOGIN, activated_at=now, password_changed_at=now)
+    account.set_password(DEMO_PASSWORD)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def demo_enterprise_login():
+    """(login name, enterprise name, contact name) of the demo's enterprise account, or None."""
+    from ..models import Contact, Enterprise, EnterpriseAccount
+
+    return db.session.execute(
+        select(EnterpriseAccount.login_name, Enterprise.name, Contact.name)
+        .join(Enterprise, Enterprise.id == EnterpriseAccount.enterprise_id)
+        .join(Contact, Contact.id == EnterpriseAccount.contact_id)
+        .where(EnterpriseAccount.login_name == DEMO_ENTERPRISE_LOGIN)).first()
