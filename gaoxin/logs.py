@@ -73,6 +73,11 @@ def init_app(app):
         event.listen(db.engine, "before_cursor_execute", _count_query)
 
 
+def count_statement():
+    """Count one SQL statement sent outside SQLAlchemy's events (the live check's raw psycopg path)."""
+    _count_query()
+
+
 def _count_query(*args):
     counter = _queries.get()
     if counter is not None:

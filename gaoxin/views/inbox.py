@@ -7,6 +7,7 @@ from markupsafe import Markup
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
+from .. import logs
 from ..extensions import db
 from ..forms.appeals import SignForm
 from ..htmx import is_fragment_request, render
@@ -89,6 +90,7 @@ def _poll_row(token):
         driver.autocommit = True
         try:
             row = driver.execute(sql, {"token": token}).fetchone()
+            logs.count_statement()
         finally:
             driver.autocommit = False
     finally:
