@@ -75,6 +75,8 @@ def post_fork(server, worker):
     if not server.cfg.preload_app:
         return
     app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not 高新通 (e.g. bench/reference_app.py started from this folder, where gunicorn reads this file)
     with app.app_context():
         from gaoxin.extensions import db
 

@@ -63,7 +63,8 @@ def parse_args():
 
 def start_gunicorn(target, port, env, log, chdir=ROOT):
     """gunicorn as run.sh starts it, with an access log that carries each request's own time (%D, µs)."""
-    command = [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+    command = [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+               "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
                "--chdir", str(chdir), "--access-logfile", str(log),
                "--access-logformat", "%(U)s?%(q)s %(s)s %(D)s", target]
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,

@@ -82,6 +82,19 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch):
     assert (settings["workers"], settings["threads"], settings["bind"]) == (5, 2, "0.0.0.0:8000")
 
 
+def test_gunicorn_post_fork_leaves_an_app_that_is_not_ours_alone(app):
+    """gunicorn reads ./gunicorn.conf.py whenever it starts in this folder, also for bench/reference_app.py (bare
+    Flask, no database): its workers must boot. Ours get their inherited pool dropped."""
+    from types import SimpleNamespace
+
+    from flask import Flask
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    for wsgi in (Flask("bare"), app):
+        server = SimpleNamespace(cfg=SimpleNamespace(preload_app=True), app=SimpleNamespace(wsgi=lambda w=wsgi: w))
+        settings["post_fork"](server, None)  # raises for a bare Flask app without the guard
+
+
 @pytest.fixture
 def proxied(app):
     """A client of the same app behind one trusted proxy (GAOXIN_PROXY_COUNT=1), nginx at 127.0.0.1."""
