@@ -6,9 +6,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..models import EnterpriseSize
 from ..reference import INDUSTRY_SECTIONS
-from ..registry_text import CreditCodeError, normalize_credit_code, validate_mobile
+from ..registry_text import CreditCodeError, normalize_credit_code
 from .base import Form
-from .fields import ChoiceField
+from .fields import ChoiceField, MainlandMobile
 from .fields import int_or_none as _int_or_none
 from .fields import strip_or_none as _strip
 
@@ -86,20 +86,13 @@ class NewEnterpriseForm(EnterpriseForm):
     contact_name = StringField("联系人姓名", filters=[_strip], validators=[
         Length(max=CONTACT_NAME_MAX, message=f"联系人姓名不能超过{CONTACT_NAME_MAX}个字。"),
     ])
-    contact_mobile = StringField("联系人手机", filters=[_strip], validators=[Optional()],
+    contact_mobile = StringField("联系人手机", filters=[_strip], validators=[Optional(), MainlandMobile()],
                                  description="11位手机号码，可带 +86、空格或连字符")
 
     def validate_contact_name(self, field):
         """A mobile number needs a name to go with it."""
         if not field.data and self.contact_mobile.data:
             raise ValidationError("填写了手机号码，请同时填写联系人姓名。")
-
-    def validate_contact_mobile(self, field):
-        """A mainland mobile number."""
-        try:
-            field.data = validate_mobile(field.data)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
 
 
 class EditEnterpriseForm(EnterpriseForm):

@@ -3,6 +3,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectChoice, SelectFi
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..registry_text import validate_mobile
 from .base import Form
 
 
@@ -18,6 +19,17 @@ def strip_or_none(value):
     """Trim text; empty text becomes None."""
     value = value.strip() if isinstance(value, str) else value
     return value or None
+
+
+class MainlandMobile:
+    """Validator: an empty field passes; otherwise a mainland mobile number, normalised in place (+86, spaces
+    and hyphens dropped), or the registry's Chinese message."""
+
+    def __call__(self, form, field):
+        try:
+            field.data = validate_mobile(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 def select_choices(pairs):
