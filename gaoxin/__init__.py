@@ -4,10 +4,9 @@ from pathlib import Path
 
 from flask import Flask, current_app, request
 from flask.logging import default_handler
-from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
+from . import config, database
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 #: Content-Security-Policy: nothing inline, nothing from elsewhere (an intranet has no CDN).
@@ -33,17 +32,13 @@ def create_app(test_config=None):
     app.config.update(config.from_environment(app.instance_path))
     if test_config:
         app.config.update(test_config)
-    _engine_options(app)
+    database.engine_options(app)
 
     if app.config["GAOXIN_PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["GAOXIN_PROXY_COUNT"])
 
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # On this app's engine only: a listener on the Engine class would also fire for every other app's
-        # engine, and each create_app() (the tests make many) would add one more.
-        with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -80,47 +75,6 @@ def create_app(test_config=None):
 
     app.cli.add_command(gaoxin_cli)
     return app
-
-
-#: SQLite: how long a writer waits for another worker's write transaction before it gives up (503), in seconds.
-SQLITE_BUSY_TIMEOUT = 10
-#: Seconds a request waits for a free pooled connection before it gives up (503) instead of queueing on.
-POOL_TIMEOUT = 5
-
-
-def _engine_options(app):
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    if uri.startswith("postgresql"):
-        # Server-side prepared statements (a statement run 5 times on a connection is parsed once), but
-        # always planned for its parameters: a generic plan for `LIKE '%xx%'` was 5x slower than a custom
-        # one, and no query here needs to skip planning more than it needs a plan for its values.
-        # JIT off: the inbox's tab counts (one statement, estimated above jit_above_cost) spent 31 ms
-        # compiling for 10 ms of work; every query here is short.
-        # A bad day ends in a 503 within seconds, never in a hung worker: connect_timeout for a server that
-        # does not answer, statement_timeout and lock_timeout for a statement stuck on the server.
-        settings = "-c jit=off -c plan_cache_mode=force_custom_plan"
-        settings += f" -c lock_timeout={app.config['GAOXIN_DB_LOCK_TIMEOUT'] * 1000}"
-        settings += f" -c statement_timeout={app.config['GAOXIN_DB_STATEMENT_TIMEOUT'] * 1000}"
-        options.setdefault("connect_args", {
-            "prepare_threshold": 5, "connect_timeout": app.config["GAOXIN_DB_CONNECT_TIMEOUT"], "options": settings})
-        # A ping (one SELECT 1 round trip) before each checkout: after a database restart every pooled
-        # connection is dead, and without it each would fail one user's request before the pool renews.
-        options.setdefault("pool_pre_ping", True)
-        options.setdefault("pool_recycle", 3600)
-        options.setdefault("pool_timeout", POOL_TIMEOUT)
-    elif uri.startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
-
-
-def _sqlite_pragmas(dbapi_connection, record):
-    """On every new SQLite connection: enforce foreign keys (off by default in SQLite), and WAL so that
-    readers do not wait for the writer (synchronous=NORMAL is safe under WAL)."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def _register_blueprints(app):

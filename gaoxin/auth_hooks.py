@@ -3,12 +3,15 @@ from datetime import timedelta
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db, login_manager
 from .models import utcnow
-from .models.org import load_session
+from .models.org import User, UserSession
 from .models.portal import SESSION_PREFIX, load_enterprise_session
 from . import portal_auth
+from .services import calendar, work
 
 #: Endpoints a user who must change the initial password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "ops.healthz", "ops.readyz",
@@ -34,9 +37,26 @@ def _load_user(token):
         login_session = load_enterprise_session(token[len(SESSION_PREFIX):])
         person = login_session.account if login_session is not None else None
     else:
-        login_session = load_session(token)
+        login_session = _open_session(token)
         person = login_session.user if login_session is not None else None
     return _resume(login_session, person)
+
+
+def _open_session(token):
+    """The open UserSession of `token` with its user, unit and roles, and the stamps that the pages' caches are
+    keyed on (the calendar's and the user's unit's work stamp), in one statement: before, these were four
+    round trips at the start of every page."""
+    row = db.session.execute(
+        select(UserSession, *calendar.stamp_columns(), *work.stamp_columns(UserSession.user_id))
+        .where(UserSession.token == token, UserSession.ended_at.is_(None))
+        .options(joinedload(UserSession.user).joinedload(User.role_rows))
+    ).unique().first()
+    if row is None:
+        return None
+    login_session, *calendar_stamp, version, changed_at = row
+    calendar.preload_stamp(tuple(calendar_stamp))
+    work.preload(login_session.user.unit_id, version, changed_at)
+    return login_session
 
 
 def _resume(login_session, person):

@@ -110,6 +110,8 @@ def from_environment(instance_path):
         "GAOXIN_DB_CONNECT_TIMEOUT": int(os.environ.get("GAOXIN_DB_CONNECT_TIMEOUT", "3")),
         #: Seconds one SQL statement may run on PostgreSQL before the server cancels it (503); 0: no limit.
         "GAOXIN_DB_STATEMENT_TIMEOUT": int(os.environ.get("GAOXIN_DB_STATEMENT_TIMEOUT", "30")),
+        #: Seconds a pooled PostgreSQL connection may sit unused before it is pinged (one round trip) before use.
+        "GAOXIN_DB_PING_AFTER_IDLE": float(os.environ.get("GAOXIN_DB_PING_AFTER_IDLE", "2")),
         #: Seconds a PostgreSQL statement may wait for a row or table lock before it gives up (503).
         "GAOXIN_DB_LOCK_TIMEOUT": int(os.environ.get("GAOXIN_DB_LOCK_TIMEOUT", "5")),
         #: The largest registry export the import page accepts, in MB (a full export of 220,000 enterprises

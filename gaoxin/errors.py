@@ -8,6 +8,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from .database import commit_if_read_only
 from .extensions import db
 from .logs import exception as log_exception, request_id
 from .permissions import Denied, NotVisible
@@ -134,6 +135,8 @@ def _release_session(exc):
     """End the request's session; a database that went away during the request makes the ROLLBACK fail, and
     that must not turn the answer already made (the page or the 503) into a bare 500 from the server."""
     try:
+        if exc is None:
+            commit_if_read_only()
         db.session.remove()
     except (OperationalError, InterfaceError):
         # SQLAlchemy has invalidated the dead connection; forget the session that held it.

@@ -2,11 +2,12 @@
 import itertools
 import os
 import re
+from contextlib import contextmanager
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from gaoxin import create_app
 from gaoxin.extensions import db as _db
@@ -153,6 +154,22 @@ def make_enterprise(db):
         db.session.commit()
         return db.session.scalar(_db.select(Enterprise).where(Enterprise.credit_code == code))
     return make
+
+
+@contextmanager
+def statements_sent(app):
+    """The SQL statements sent through `app`'s engine inside the with-block: a list, filled as they are sent."""
+    seen = []
+
+    def listener(conn, cursor, statement, *rest):
+        seen.append(statement)
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
 
 
 def text_of(response):

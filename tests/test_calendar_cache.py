@@ -2,10 +2,11 @@
 (here: another connection, committed) is seen by the next request, and an unchanged calendar is not read again."""
 from datetime import date
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from gaoxin.extensions import db as _db
 from gaoxin.services.calendar import working_calendar
+from tests.conftest import statements_sent
 
 #: A Monday, a working day by the official schedule.
 MONDAY = date(2026, 11, 23)
@@ -27,17 +28,8 @@ def committed_elsewhere(app, sql, **params):
 
 
 def statements_of(app, read):
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(app) as seen:
         result = in_a_request(app, read)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     return result, seen
 
 

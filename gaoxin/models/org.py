@@ -198,11 +198,4 @@ class UserSession(db.Model):
         return (now or utcnow()) - self.last_seen_at > timedelta(minutes=idle_minutes)
 
 
-def load_session(token):
-    """The open UserSession for a cookie's token, or None."""
-    return db.session.scalar(
-        select(UserSession).where(UserSession.token == token, UserSession.ended_at.is_(None))
-    )
-
-
 Index("ix_user_sessions_open", UserSession.user_id, UserSession.ended_at)

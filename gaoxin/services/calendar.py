@@ -51,9 +51,19 @@ def calendar_stamp():
     years and the newest of each. Every change adds a row with a new time (an override is replaced by delete
     and add, a year by delete and confirm) or removes one (the count drops), so a changed calendar always
     gives a new stamp."""
-    return tuple(db.session.execute(select(*(select(aggregate).scalar_subquery() for aggregate in (
+    return tuple(db.session.execute(select(*stamp_columns())).one())
+
+
+def stamp_columns():
+    """calendar_stamp()'s columns, for a statement that reads them beside its own (the user loader's)."""
+    return tuple(select(aggregate).scalar_subquery() for aggregate in (
         func.count(CalendarOverride.day), func.max(CalendarOverride.created_at),
-        func.count(CalendarYear.year), func.max(CalendarYear.confirmed_at))))).one())
+        func.count(CalendarYear.year), func.max(CalendarYear.confirmed_at)))
+
+
+def preload_stamp(stamp):
+    """The calendar's stamp, read by the request's first statement: working_calendar() need not read it again."""
+    g.calendar_stamp = stamp
 
 
 #: engine → (stamp, WorkingCalendar): one calendar per worker and database, read again when the stamp moves,
@@ -68,7 +78,7 @@ def working_calendar():
         return load_calendar()
     if "working_calendar" in g:
         return g.working_calendar
-    engine, stamp = db.engine, calendar_stamp()
+    engine, stamp = db.engine, g.pop("calendar_stamp", None) or calendar_stamp()
     loaded = _LOADED.get(engine)
     if loaded is not None and loaded[0] == stamp:
         calendar = loaded[1]
@@ -85,6 +95,7 @@ def forget_cached_calendar():
     """Drop the request's calendar: a change made in this request must be seen by the next reader."""
     if has_app_context():
         g.pop("working_calendar", None)
+        g.pop("calendar_stamp", None)
 
 
 def schedule_warning(start, end):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import registry_text
+from ..database import CUSTOM_PLAN
 from ..extensions import db
 from ..models import Contact, Enterprise, EnterpriseGram, utcnow
 from ..registry_text import classify_query, pinyin_initials, search_key, to_half_width
@@ -259,7 +260,8 @@ def search_query(q):
     table when every gram of the query is a stop gram. Callers add LIMIT/OFFSET.
     """
     kind, value = classify_query(q or "")
-    query = select(Enterprise)
+    # Planned for its values every time: a generic plan for the name LIKE was 5x slower.
+    query = select(Enterprise).execution_options(**CUSTOM_PLAN)
     if kind == "empty":
         return kind, query.where(False)
     if kind == "code":
