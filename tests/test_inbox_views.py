@@ -275,6 +275,49 @@ def test_new_arrivals_reach_the_open_inbox_through_the_live_region(client, dept,
     assert tabs.get_data(as_text=True).lstrip().startswith('<nav id="inbox-tabs"')
 
 
+def tab_count_text(html, label):
+    match = re.search(label + r'\s*<span class="badge[^"]*">(\d+)</span>', html)
+    return int(match.group(1)) if match else None
+
+
+def _live_of(client):
+    page = client.get("/inbox").get_data(as_text=True)
+    live_url = re.search(r'id="inbox-live"[^>]*hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    return live_url, re.search(r'id="inbox-since" name="since" value="([0-9a-f]+)"', page).group(1)
+
+
+def test_a_change_is_drawn_once_and_every_open_inbox_of_the_unit_gets_it_with_its_own_token(app, client, dept, record,
+                                                                                             db):
+    record()
+    other = app.test_client()
+    log_in(client, dept["handler"].username)
+    log_in(other, dept["handler2"].username)
+    (live_a, since_a), (live_b, since_b) = _live_of(client), _live_of(other)
+    newcomer = record()
+    first = client.get(f"{live_a}&since={since_a}", headers=HTMX).get_data(as_text=True)
+    second = other.get(f"{live_b}&since={since_b}", headers=HTMX).get_data(as_text=True)
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    # The same list for both (one unit, one role), each with the token of its own session…
+    assert newcomer.receipt_no in first and newcomer.receipt_no in second
+    assert token.sub("", first) == token.sub("", second) and token.search(first)[1] != token.search(second)[1]
+    # …which is the one its session's forms need: the second handler signs from the polled region.
+    version = re.search(rf'formaction="/inbox/{newcomer.id}/sign" name="version" value="(\d+)"', second).group(1)
+    sign = other.post(f"/inbox/{newcomer.id}/sign", headers=HTMX,
+                      data={"csrf_token": token.search(second)[1], "version": version, "tab": "sign"})
+    assert sign.status_code == 200 and db.session.get(Appeal, newcomer.id).assignee_id == dept["handler2"].id
+    # The signing changed the unit's list: the next poll draws it anew, not the region kept for the old stamp.
+    again = client.get(f"{live_a}&since={since_a}", headers=HTMX).get_data(as_text=True)
+    assert tab_count_text(again, "办理中") == 1
+
+    # Another department's inbox is its own, drawn for its own unit.
+    outsider = app.test_client()
+    log_in(outsider, dept["other_handler"].username)
+    live_c, since_c = _live_of(outsider)
+    record("other_category")
+    theirs = outsider.get(f"{live_c}&since={since_c}", headers=HTMX).get_data(as_text=True)
+    assert newcomer.receipt_no not in theirs and tab_count_text(theirs, "待签收") == 1
+
+
 def test_the_badge_counts_appeals_to_sign_and_supervised_ones(client, dept, record, db):
     record()
     supervised = signed(record(), dept["handler"], db)

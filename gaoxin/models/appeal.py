@@ -95,7 +95,9 @@ class AppealCategory(db.Model):
     handling_days: Mapped[int] = mapped_column(default=DEFAULT_HANDLING_DAYS)
 
     lead_unit = relationship("Unit", lazy="joined")
-    co_units = relationship("Unit", secondary=category_co_units, lazy="selectin", order_by="Unit.id")
+    #: Read by routing and the category settings (which load it with the list); not by every page that shows
+    #: an appeal's category (the appeal page paid a statement for it).
+    co_units = relationship("Unit", secondary=category_co_units, lazy="select", order_by="Unit.id")
 
 
 class Appeal(db.Model):

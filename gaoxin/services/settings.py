@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import AppealCategory, CalendarOverride, Unit, UnitKind
@@ -28,7 +29,8 @@ class SettingsRefused(Exception):
 
 def categories():
     """Every category, in the order the intake form offers them."""
-    return list(db.session.scalars(select(AppealCategory).order_by(AppealCategory.position, AppealCategory.id)))
+    return list(db.session.scalars(select(AppealCategory).options(selectinload(AppealCategory.co_units))
+                                   .order_by(AppealCategory.position, AppealCategory.id)))
 
 
 def departments(*keep):

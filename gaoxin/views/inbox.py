@@ -2,7 +2,9 @@
 import hashlib
 from datetime import timedelta, timezone
 
-from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, request, session, url_for
+from flask_wtf.csrf import generate_csrf
+from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
@@ -141,14 +143,38 @@ def _signable(appeals):
     return {a.id for a in appeals if AppealAction.sign in appeal_actions(a.state) and can(user, "appeal.sign", a)}
 
 
-def _render_list(context, block=None, status=200):
+def _with_rows(context):
     appeals = queues.list_rows([appeal_id for appeal_id, _ in context["rows"]])
     context.update(
         appeals=appeals, signable=_signable(appeals),
         calendar=queues.DueCounter(working_calendar(), context["today"]),
         categories=queues.category_choices(), sorts=queues.INBOX_SORTS,
     )
-    return render(TEMPLATE, block=block, status=status, **context)
+    return context
+
+
+def _render_list(context, block=None, status=200):
+    return render(TEMPLATE, block=block, status=status, **_with_rows(context))
+
+
+#: The live region as drawn for (unit, roles, work stamp, day, calendar, list arguments), with a slot for the
+#: CSRF token: a change is drawn once per worker, and every other open inbox of the unit that polls after it gets
+#: the same HTML with its own token. What a region shows depends on nothing else: the rows and counts on the
+#: unit and the roles (visibility, 签收 buttons), the dates on the day and the calendar.
+_DRAWN = queues.StampedCache(64)
+_CSRF_SLOT = "csrf-slot-5e0c1f"
+
+
+def _live_region(day):
+    """The changed live region for an htmx poll, drawn or taken from _DRAWN."""
+    key = queues.stamped_key("live", current_user, work.stamp(current_user.unit_id), day)
+    if key is not None:
+        key = (*key, working_calendar(), tuple(sorted(kv for kv in request.args.items(multi=True) if kv[0] != "since")))
+    html = _DRAWN.get_or_compute(key, lambda: render_block(
+        TEMPLATE, "live", csrf_token=lambda: _CSRF_SLOT, **_with_rows(_list_context())))
+    response = make_response(html.replace(_CSRF_SLOT, generate_csrf()))
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 @bp.get("")
@@ -191,8 +217,11 @@ def live():
         # After the user's own action (appeals-changed): the counts only; the list keeps its messages.
         return render(TEMPLATE, block="tabs", **_list_context())
     # Nothing changed: one primary-key lookup, no counts, no list.
-    if request.args.get("since") == _since(today()):
+    day = today()
+    if request.args.get("since") == _since(day):
         return "", 204
+    if is_fragment_request():
+        return _live_region(day)
     return _render_list(_list_context(), block="live")
 
 
