@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import percentile  # noqa: E402
-from http_bench import Client, bring_schema_up, fixtures, hidden_inputs, start_gunicorn  # noqa: E402
+from http_bench import (Client, bring_schema_up, cpu_seconds, fixtures, hidden_inputs, rss_mb,  # noqa: E402
+                        start_gunicorn, workers_of)
 
 HTMX = {"HX-Request": "true"}
 
@@ -183,6 +184,9 @@ def main():
               (handler, round(100 * args.scale), lambda n: (rng.choice(handlers),))]
     threads = []
     load_before = __import__("os").getloadavg()
+    workers = workers_of(server.pid)
+    cpu_before = {pid: cpu_seconds(pid) for pid in workers}
+    client_cpu, wall = time.process_time(), time.perf_counter()
     try:
         for target, count, extra in groups:
             for n in range(count):
@@ -196,6 +200,9 @@ def main():
         time.sleep(args.minutes * 60)
     finally:
         stop.set()
+        wall, client_cpu = time.perf_counter() - wall, time.process_time() - client_cpu
+        server_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in workers if Path(f"/proc/{pid}").exists())
+        rss = [round(rss_mb(pid)) for pid in workers if Path(f"/proc/{pid}").exists()]
         for thread in threads:
             thread.join(timeout=max(0.1, 30 / max(len(threads), 1)))
         import os
@@ -205,6 +212,8 @@ def main():
     load_after = __import__("os").getloadavg()
     print(f"\n{args.minutes} min at scale {args.scale}; load average before {load_before[0]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f}")
+    print(f"CPU over {wall:.0f} s: gunicorn workers {server_cpu:.1f} s ({server_cpu / wall:.2f} cores), this load "
+          f"generator {client_cpu:.1f} s ({client_cpu / wall:.2f} cores); worker RSS after {rss} MB")
     for kind, values in sorted(rec.times.items()):
         print(f"{kind:13} {len(values):7} req  p50 {percentile(values, 50):7.1f}  p95 {percentile(values, 95):7.1f}  "
               f"p99 {percentile(values, 99):7.1f} ms  errors {rec.errors.get(kind, 0)}")
