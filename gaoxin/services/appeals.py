@@ -404,8 +404,10 @@ def search_page(user, *, state=None, category_id=None, receipt="", enterprise_id
 
 
 def events_of(appeal):
-    """The appeal's timeline, oldest first."""
-    return list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.id)))
+    """The appeal's timeline, oldest first. Of each actor the timeline shows the name: not its roles (a
+    second statement on every appeal page)."""
+    return list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id)
+                                   .options(lazyload(Event.actor, User.role_rows)).order_by(Event.id)))
 
 
 def extensions_of(appeal):
