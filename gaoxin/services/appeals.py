@@ -74,8 +74,8 @@ def record(actor, *, enterprise, category, channel, content, contact=None, salon
     )
     # Nothing is written until the appeal is complete (receipt number, routing, deadlines, both timeline
     # events): then one flush sends one INSERT of the appeal and one of its events, instead of an INSERT
-    # and two UPDATEs of the appeal and an INSERT per event. The calendar's stamp, read while routing,
-    # must not flush the appeal half-made.
+    # and two UPDATEs of the appeal and an INSERT per event. A statement run meanwhile (the id's, the
+    # calendar's stamp when the request has not read it yet) must not flush the appeal half-made.
     with db.session.no_autoflush:
         appeal.id = _reserve_id()
         db.session.add(appeal)
