@@ -360,7 +360,58 @@ def queries_per_request(database, fx, specs, pages):
             counter["n"] = 0
             client.open(path, method=method, headers=headers)
             counts[name] = counter["n"]
+    if "intake" in pages:
+        counts["intake"] = len(intake_statements(database, fx, app=app))
     return counts
+
+
+def test_client_intake(app, fx, number=0):
+    """A test client logged in as the station clerk and a maker of intake POSTs (form fetched first, as
+    intake_maker does over HTTP; CSRF on, as in production)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    client.post("/login", data={"csrf_token": token, "username": "clerk_station", "password": PASSWORD})
+    rng = random.Random(number)
+
+    def make(i):
+        fields = hidden_inputs(client.get("/appeals/new").get_data(as_text=True), "intake-form")
+        fields.update(enterprise_id=str(rng.choice(fx["enterprises"])), category_id=str(fx["category"]),
+                      channel="building_station", content=f"剖析诉求{number}-{i}：企业希望了解人才公寓申请条件。",
+                      contact_name="测试联系人", contact_mobile="13800138000")
+        return fields
+    return client, make
+
+
+def intake_statements(database, fx, app=None):
+    """[(ms, statement)] of one whole intake POST (the user's session and roles included), after a first one."""
+    from sqlalchemy import event
+
+    from gaoxin import create_app
+    from gaoxin.extensions import db
+
+    app = app or create_app({"SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    app.config.update(WTF_CSRF_ENABLED=True)
+    client, make = test_client_intake(app, fx, number=99)
+    assert client.post("/appeals/new", data=make(-1)).status_code == 303
+    fields, log, started = make(0), [], {}
+    with app.app_context():
+        engine = db.engine
+
+    def before(conn, cursor, statement, *args):
+        started[conn] = time.perf_counter()
+
+    def after(conn, cursor, statement, *args):
+        log.append(((time.perf_counter() - started.pop(conn)) * 1000, " ".join(statement.split())))
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        response = client.post("/appeals/new", data=fields)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    assert response.status_code == 303, response.status_code
+    return log
 
 
 def profile(database, fx, specs, page):
@@ -368,6 +419,8 @@ def profile(database, fx, specs, page):
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False})
+    if page == "intake":
+        return profile_intake(app, database, fx)
     user, make, _, _ = specs[page]
     client = app.test_client()
     client.post("/login", data={"username": user, "password": PASSWORD})
@@ -387,6 +440,33 @@ def profile(database, fx, specs, page):
     profiler.disable()
     print(f"{page}: {(time.perf_counter() - started) * 10:.2f} ms per request in-process (with the profiler)")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats("gaoxin|jinja2/environment|flask_login|sqlalchemy/orm/session.py", 40)
+
+
+def profile_intake(app, database, fx, count=100):
+    """The intake POST in-process: each statement with its time, then CPU and wall per POST without and
+    with cProfile (the form is fetched outside the timing, as over HTTP)."""
+    for ms, statement in intake_statements(database, fx):
+        print(f"{ms:7.2f} ms  {statement[:160]}")
+    app.config.update(WTF_CSRF_ENABLED=True)
+    client, make = test_client_intake(app, fx)
+    for i in range(-20, 0):
+        client.post("/appeals/new", data=make(i))
+    walls, cpus = [], []
+    for i in range(count):
+        fields = make(i)
+        wall, cpu = time.perf_counter(), time.process_time()
+        assert client.post("/appeals/new", data=fields).status_code == 303
+        walls.append((time.perf_counter() - wall) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    print(f"intake POST in-process, {count} requests: wall p50 {percentile(walls, 50):.2f} / p95 {percentile(walls, 95):.2f} ms, "
+          f"CPU p50 {percentile(cpus, 50):.2f} / p95 {percentile(cpus, 95):.2f} ms; load average {os.getloadavg()[0]:.2f}")
+    profiler = cProfile.Profile(time.process_time)
+    for i in range(count, 2 * count):
+        fields = make(i)
+        profiler.enable()
+        client.post("/appeals/new", data=fields)
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats("gaoxin|flask/app|sqlalchemy/orm/session.py", 45)
 
 
 def summary(values):

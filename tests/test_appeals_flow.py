@@ -67,6 +67,73 @@ def test_a_resubmitted_intake_form_creates_one_appeal(client, people, make_enter
     assert len(db.session.scalars(select(Appeal)).all()) == 1
 
 
+def test_a_form_sent_again_with_mistakes_after_it_recorded_shows_the_appeal(client, people, make_enterprise, db):
+    # Recorded, then the clerk went back, emptied the content and sent the same form again.
+    enterprise = make_enterprise()
+    log_in(client, people["clerk"].username)
+    data = {"submission_token": "sent-twice", "enterprise_id": enterprise.id, "category_id": people["category"].id,
+            "channel": "building_station", "content": "第一次提交", "contact_name": "张三", "contact_mobile": "13812345678"}
+    first = client.post("/appeals/new", data=data)
+    second = client.post("/appeals/new", data={**data, "content": ""})
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert [a.content for a in db.session.scalars(select(Appeal))] == ["第一次提交"]
+
+
+def test_a_form_with_a_file_sent_twice_stores_the_file_once(client, people, make_enterprise, db):
+    enterprise = make_enterprise()
+    log_in(client, people["clerk"].username)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+
+    def send():
+        return client.post("/appeals/new", data={
+            "submission_token": "file-twice", "enterprise_id": enterprise.id, "category_id": people["category"].id,
+            "channel": "building_station", "content": "带附件的诉求", "no_contact_reason": "企业仅留座机",
+            "files": (io.BytesIO(pdf), "材料.pdf")}, content_type="multipart/form-data")
+    first, second = send(), send()
+    assert first.headers["Location"] == second.headers["Location"]
+    appeal = db.session.scalar(select(Appeal))
+    attachments = db.session.scalars(select(Attachment)).all()
+    assert [(a.filename, a.owner_id) for a in attachments] == [("材料.pdf", appeal.id)]
+
+
+def test_a_recorded_appeal_is_written_once_with_its_receipt_route_and_timeline(app, client, people, make_enterprise, db):
+    from sqlalchemy import event
+
+    co = people["other"]
+    category = people["category"]
+    category.co_units = [co]
+    db.session.commit()
+    enterprise = make_enterprise()
+    log_in(client, people["clerk"].username)
+    statements = []
+    listener = lambda *args: statements.append(" ".join(args[2].split()))  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        response = client.post("/appeals/new", data={
+            "submission_token": "once", "enterprise_id": enterprise.id, "category_id": category.id,
+            "channel": "building_station", "content": "一次写入", "contact_name": "张三", "contact_mobile": "13812345678"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert response.status_code == 303
+    # PostgreSQL: one INSERT of the appeal, already numbered (its id taken from the sequence) and routed.
+    # SQLite has no sequence to ask: the INSERT gives the id, one UPDATE adds the receipt number and route.
+    writes = [s.split(" ")[0] for s in statements if s.startswith(("INSERT INTO appeals ", "UPDATE appeals "))]
+    assert writes == (["INSERT"] if db.engine.dialect.name == "postgresql" else ["INSERT", "UPDATE"])
+    # No look-up by the token first: its unique index refuses a second appeal.
+    assert not [s for s in statements if s.startswith("SELECT") and "submission_token =" in s]
+    db.session.expire_all()
+    appeal = db.session.scalar(select(Appeal))
+    assert appeal.receipt_no.endswith(f"{appeal.id:07d}")
+    assert (appeal.state, appeal.lead_unit_id, [c.unit_id for c in appeal.co_handlers]) == \
+        ("dispatched", people["dept"].id, [co.id])
+    events = db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.id)).all()
+    assert [(e.action, e.to_state) for e in events] == [("register", "registered"), ("route", "dispatched")]
+    assert appeal.receipt_no in events[0].public_text
+    page = text_of(client.get(response.headers["Location"]))
+    assert f"诉求已登记，回执号 {appeal.receipt_no}" in page and "发展规划局" in page
+
+
 @pytest.mark.parametrize("content, message", [
     ("", "请填写诉求内容。"),
     ("长" * 5001, "诉求内容不能超过5000字。"),

@@ -6,8 +6,8 @@ user saw (a stale form raises WorkflowError too); it flushes and adds a timeline
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..extensions import db
 from ..models import (
@@ -55,10 +55,12 @@ def _set_co_handlers(appeal, co_units):
 
 
 def record(actor, *, enterprise, category, channel, content, contact=None, salon=None,
-           submission_token=None, attachments=(), no_contact_reason=None):
+           submission_token=None, attachments=(), no_contact_reason=None, check_token=True):
     """Register an appeal and route it at once; returns (appeal, created). A repeated submission
-    token returns the appeal already created (double click, resubmitted form)."""
-    if submission_token:
+    token returns the appeal already created (double click, resubmitted form); with `check_token=False`
+    the caller skips that look-up and relies on the token's unique index instead (the flush raises
+    IntegrityError, and the caller rolls back and shows the appeal the token made)."""
+    if submission_token and check_token:
         existing = db.session.scalar(select(Appeal).where(Appeal.submission_token == submission_token))
         if existing is not None:
             return existing, False
@@ -70,15 +72,31 @@ def record(actor, *, enterprise, category, channel, content, contact=None, salon
         # Empty from the start: routing then sets the co-handlers without reading the (empty) collection.
         co_handlers=[],
     )
-    db.session.add(appeal)
-    db.session.flush()
-    appeal.receipt_no = f"SQ{today():%Y%m%d}{appeal.id:07d}"
-    for attachment in attachments:
-        attachment.owner_id = appeal.id
-    cases.add_event(appeal, actor, "register", public_text=f"诉求已登记（{actor.unit.name}），回执号{appeal.receipt_no}。")
-    route(appeal, actor)
+    # Nothing is written until the appeal is complete (receipt number, routing, deadlines, both timeline
+    # events): then one flush sends one INSERT of the appeal and one of its events, instead of an INSERT
+    # and two UPDATEs of the appeal and an INSERT per event. A statement run meanwhile (the id's, the
+    # calendar's stamp when the request has not read it yet) must not flush the appeal half-made.
+    with db.session.no_autoflush:
+        appeal.id = _reserve_id()
+        db.session.add(appeal)
+        if appeal.id is None:  # SQLite: no sequence to ask; the id comes from the INSERT
+            db.session.flush()
+        appeal.receipt_no = f"SQ{today():%Y%m%d}{appeal.id:07d}"
+        for attachment in attachments:
+            attachment.owner_id = appeal.id
+        cases.add_event(appeal, actor, "register", public_text=f"诉求已登记（{actor.unit.name}），回执号{appeal.receipt_no}。")
+        route(appeal, actor)
     db.session.flush()
     return appeal, True
+
+
+def _reserve_id():
+    """The new appeal's id taken from its sequence before the INSERT (the receipt number is made from it), on
+    PostgreSQL; None on SQLite, which assigns it on INSERT. A rolled-back intake leaves a gap in the ids, as
+    a failed INSERT always did."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return db.session.scalar(select(func.nextval(func.pg_get_serial_sequence("appeals", "id"))))
 
 
 def route(appeal, actor):
@@ -327,18 +345,21 @@ NO_CONTACT = "请选择有手机号的联系人，或填写新联系人的姓名
 
 def intake(actor, *, enterprise_id=None, enterprise_query="", new_enterprise_name="", new_credit_code="",
            contact_id=None, contact_name="", contact_mobile="", no_contact_reason="", category_id=None,
-           channel=None, salon_id=None, content, submission_token=None, attachments=(), check_only=False):
+           channel=None, salon_id=None, content, submission_token=None, attachments=(), check_only=False,
+           check_token=True):
     """登记 at any counter: resolve the enterprise and contact, check category, channel and salon, then
     record and route the appeal. Returns an Intake; with errors (or `check_only`, for a form that failed its
     own checks: its mistakes and these show together) nothing is recorded — the caller rolls back a contact
-    or enterprise added on the way."""
+    or enterprise added on the way. `check_token` as in record()."""
     pick = intake_rules.pick_enterprise(
         actor, enterprise_id=enterprise_id, query=enterprise_query, new_name=new_enterprise_name,
         new_code=new_credit_code, audit_detail="诉求登记时登记")
     result = Intake(enterprise=pick.enterprise, candidates=pick.candidates, errors=dict(pick.errors))
     if pick.enterprise is not None and pick.enterprise.is_terminated:
         result.warnings.append(f"注意：该企业登记状态为“{pick.enterprise.status}”，请核实企业是否仍在经营。")
-    category = db.session.get(AppealCategory, category_id) if category_id else None
+    # The co-handling units in the same statement (routing reads them), not in a second one.
+    category = db.session.get(AppealCategory, category_id, options=[joinedload(AppealCategory.co_units)]) \
+        if category_id else None
     if category is None or not category.active:
         result.errors["category_id"] = "请选择有效的诉求类别。"
     if channel not in {c.value for c in Channel}:
@@ -360,7 +381,8 @@ def intake(actor, *, enterprise_id=None, enterprise_query="", new_enterprise_nam
     result.appeal, _ = record(
         actor, enterprise=pick.enterprise, category=category, channel=channel, content=content.strip(),
         contact=contact, salon=salon, submission_token=submission_token, attachments=attachments,
-        no_contact_reason=no_contact_reason if contact is None or not contact.mobile else None)
+        no_contact_reason=no_contact_reason if contact is None or not contact.mobile else None,
+        check_token=check_token)
     return result
 
 
@@ -382,8 +404,10 @@ def search_page(user, *, state=None, category_id=None, receipt="", enterprise_id
 
 
 def events_of(appeal):
-    """The appeal's timeline, oldest first."""
-    return list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.id)))
+    """The appeal's timeline, oldest first. Of each actor the timeline shows the name: not its roles (a
+    second statement on every appeal page)."""
+    return list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id)
+                                   .options(lazyload(Event.actor, User.role_rows)).order_by(Event.id)))
 
 
 def extensions_of(appeal):

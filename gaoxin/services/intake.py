@@ -7,6 +7,7 @@ Nothing here reads the request or a form: callers pass the values and get back w
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from ..extensions import db
 from ..models import Contact, Enterprise
@@ -27,10 +28,12 @@ class EnterprisePick:
 
 
 def visible_enterprise(user, enterprise_id):
-    """The enterprise with this id if `user` may open it, else None."""
+    """The enterprise with this id if `user` may open it, else None. Its contacts are read when first used
+    (the contact list, a contact picked by id), not with it: an intake naming a new contact never needs them."""
     if not enterprise_id:
         return None
-    return db.session.scalar(visible_enterprises(user).where(Enterprise.id == enterprise_id))
+    return db.session.scalar(visible_enterprises(user).where(Enterprise.id == enterprise_id)
+                             .options(lazyload(Enterprise.contacts)))
 
 
 def pick_enterprise(user, *, enterprise_id=None, query="", new_name="", new_code="", audit_detail):

@@ -7,7 +7,7 @@ row locks are held for the shortest time, taken in unit order (no deadlock betwe
 rolled-back change bumps nothing. The inbox's live check compares one stamp with the one its page has.
 """
 from flask import g, has_app_context
-from sqlalchemy import BigInteger, event, literal, or_, select
+from sqlalchemy import BigInteger, bindparam, event, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -58,27 +58,37 @@ def preload(unit_id, version, changed_at):
     g.setdefault(_PRELOADED, {})[unit_id] = (version, changed_at) if version is not None else None
 
 
+#: dialect name → the stamps' UPSERT, built once per worker (building it took more CPU than running it).
+_BUMPS = {}
+
+
+def _bump_statement(dialect):
+    statement = _BUMPS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
+            raise RuntimeError(f"no upsert for {dialect}")
+        units = (select(Unit.id, literal(1, BigInteger), bindparam("now", type_=UTCDateTime))
+                 .where(or_(Unit.id.in_(bindparam("unit_ids", expanding=True)),
+                            Unit.kind == UnitKind.dispatch_centre.value))
+                 .order_by(Unit.id))
+        statement = insert(WorkStamp).from_select(["unit_id", "version", "changed_at"], units)
+        statement = _BUMPS[dialect] = statement.on_conflict_do_update(
+            index_elements=[WorkStamp.unit_id],
+            set_={"version": WorkStamp.version + 1, "changed_at": statement.excluded.changed_at},
+        )
+    return statement
+
+
 def bump(session, unit_ids):
     """Raise the stamps of these units and of every dispatch centre by one (creating missing rows), in unit
     order. The dispatch centre's queue, extension requests and overdue list span every unit: any change to
     any appeal may change them, so its stamp moves with every change (services.queues.dispatch_counts)."""
-    unit_ids = sorted(set(unit_ids))
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
-        raise RuntimeError(f"no upsert for {dialect}")
-    now = utcnow()
-    units = (select(Unit.id, literal(1, BigInteger), literal(now, UTCDateTime))
-             .where(or_(Unit.id.in_(unit_ids), Unit.kind == UnitKind.dispatch_centre.value)).order_by(Unit.id))
-    statement = insert(WorkStamp).from_select(["unit_id", "version", "changed_at"], units)
-    statement = statement.on_conflict_do_update(
-        index_elements=[WorkStamp.unit_id],
-        set_={"version": WorkStamp.version + 1, "changed_at": statement.excluded.changed_at},
-    )
-    session.execute(statement, execution_options={"synchronize_session": False})
+    statement = _bump_statement(session.get_bind().dialect.name)
+    session.connection().execute(statement, {"unit_ids": sorted(set(unit_ids)), "now": utcnow()})
     if has_app_context():
         g.pop(_PRELOADED, None)  # this request's later reads see its own change
 

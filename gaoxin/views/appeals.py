@@ -3,6 +3,7 @@ import secrets
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -16,7 +17,6 @@ from ..services import appeals as service
 from ..services import files, intake, phrases, salons
 from ..services.audit import record
 from ..services.calendar import today, working_calendar
-from ..services.cases import by_submission_token
 from ..workflow import AppealState, WorkflowError
 from .actions import CaseKind, add_action_routes, send_attachment
 
@@ -90,7 +90,7 @@ def _record(form, pending, check_only=False):
         contact_mobile=form.contact_mobile.data, no_contact_reason=form.no_contact_reason.data,
         category_id=form.category_id.data, channel=form.channel.data, salon_id=form.salon_id.data,
         content=form.content.data or "", submission_token=form.submission_token.data, attachments=pending,
-        check_only=check_only)
+        check_only=check_only, check_token=False)
     # A field the form already refused keeps the form's message only (one message per mistake).
     add_errors(form, {name: message for name, message in result.errors.items()
                       if not (name in form and form[name].errors)})
@@ -119,22 +119,36 @@ def new():
     reported on the first submission."""
     require("appeal.create")
     form = forms.IntakeForm()
+    if request.method == "POST" and request.form.get("intent") != "find":
+        return _submit(form)
+    if request.method == "POST" and (appeal_id := _created_by(form)) is not None:
+        return _show_created(appeal_id)
     if request.method == "GET":
         _prefill_intake(form)
-    elif (existing := by_submission_token(Appeal, form.submission_token.data)) is not None:
-        # The same form sent twice (double click, reload): show the appeal it created.
-        return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
-    enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
-    pending = files.pending_attachments(current_user, (form.attachment_ids.data or "").split(","), "appeal")
-    if request.method == "POST" and request.form.get("intent") == "find":
-        return _find(form, enterprise, pending)
+    pending = _pending(form)
     if request.method == "POST":
-        return _submit(form, pending)
+        return _find(form, pending)
+    enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
     _preselect_contact(form, enterprise)
     return _intake_page(form, enterprise, [], pending, 200)
 
 
-def _find(form, enterprise, pending):
+def _created_by(form):
+    """The id of the appeal this form's one-time token already recorded (double click, reload), or None."""
+    token = form.submission_token.data
+    return db.session.scalar(select(Appeal.id).where(Appeal.submission_token == token)) if token else None
+
+
+def _show_created(appeal_id):
+    """The same form sent again: the appeal it created, as the first submission showed it."""
+    return redirect(url_for("appeals.show", appeal_id=appeal_id, created=1), code=303)
+
+
+def _pending(form):
+    return files.pending_attachments(current_user, (form.attachment_ids.data or "").split(","), "appeal")
+
+
+def _find(form, pending):
     """查找企业 without JavaScript: no files are stored and nothing is checked but the enterprise (the clerk
     is still filling in); the page comes back with its contacts."""
     candidates = _find_enterprise(form)
@@ -145,40 +159,64 @@ def _find(form, enterprise, pending):
     return _intake_page(form, enterprise, candidates, pending, 422 if form.errors else 200)
 
 
-def _submit(form, pending):
+def _submit(form):
     """Store the files (committed even when the rest is wrong: nobody uploads twice), then record; on any
-    mistake the form comes back with every message, what was typed and the files."""
+    mistake the form comes back with every message, what was typed and the files.
+
+    The one-time token: a form sent again after it recorded an appeal is shown that appeal. The token's
+    unique index decides — the second INSERT fails and that request shows the appeal the first made — so a
+    submission pays no look-up first. Only a form that brings files looks first, so that a double click
+    does not store them twice; and a form with mistakes looks before it is shown again."""
+    if any(upload and upload.filename for upload in form.files.data or ()) \
+            and (appeal_id := _created_by(form)) is not None:
+        return _show_created(appeal_id)
+    pending = _pending(form)
     valid = form.validate_on_submit()
     stored, refused = files.store_uploads(form.files.data, current_user, owner_type="appeal")
     form.files.errors = list(form.files.errors) + refused
     pending += stored
     if stored:
-        # Only when there is something to keep: a commit expires the user and the enterprise, read again after.
-        db.session.commit()
+        # Only when there is something to keep (and without expiring the user, read again otherwise).
+        _commit_and_keep()
     try:
         # The service checks what the form cannot (enterprise, contact, category) even when the form
         # failed its own checks, so that every mistake shows at once; it records only when all is well.
         appeal, enterprise, candidates = _record(form, pending, check_only=not valid or bool(refused))
         if appeal is not None:
-            # Read before the commit expires the appeal (reloading it with every join just for the message).
             appeal_id, message = appeal.id, f"诉求已登记，回执号 {appeal.receipt_no}，已{appeal.state_title}。"
-            db.session.commit()
+            _commit_and_keep()
     except IntegrityError:
-        # The same form sent twice at the same instant: the other request created the appeal.
+        # The same form sent again (double click, reload), or twice at the same instant: the token's unique
+        # index refused this one; the other request created the appeal.
         db.session.rollback()
-        if (existing := by_submission_token(Appeal, form.submission_token.data)) is None:
+        if (appeal_id := _created_by(form)) is None:
             raise
-        return redirect(url_for("appeals.show", appeal_id=existing.id, created=1), code=303)
+        return _show_created(appeal_id)
     if appeal is not None:
         flash(message, "success")
-        return redirect(url_for("appeals.show", appeal_id=appeal_id, created=1), code=303)
+        return _show_created(appeal_id)
     form.enterprise_id.data = enterprise.id if enterprise else form.enterprise_id.data
     # Nothing recorded: undo a contact or enterprise added on the way; the files stay, offered again.
     pending_ids = [a.id for a in pending]
     db.session.rollback()
+    if (appeal_id := _created_by(form)) is not None:
+        # Mistakes in a form that had already recorded its appeal (sent again after an edit): that appeal.
+        return _show_created(appeal_id)
     pending = files.pending_attachments(current_user, pending_ids, "appeal")
     enterprise = intake.visible_enterprise(current_user, form.enterprise_id.data)
     return _intake_page(form, enterprise, candidates, pending, 422)
+
+
+def _commit_and_keep():
+    """Commit without expiring what the session holds: the request ends here with a redirect, and expired
+    objects would be read again for nothing — the request log's user (its id and unit: the user and its roles,
+    two statements after the commit)."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _intake_page(form, enterprise, candidates, pending, status):
