@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import String, bindparam, delete, func, select, union_all, update
+from sqlalchemy import Integer, String, bindparam, delete, func, select, union_all, update
 from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -267,41 +267,47 @@ _TABLE = Enterprise.__table__
 _GRAMS = EnterpriseGram.__table__
 
 
-def _matching(query, kind, value):
-    """`query` (a select from enterprises) narrowed to the enterprises matching a classified query, ordered
-    so that a LIMIT stops early, and its bound parameters; None for a query that matches nothing.
+def _shape_and_params(kind, value):
+    """What a classified query's statement looks like — ("code",), or (kind, number of grams, whether the
+    fragment is checked with LIKE) — and the values it binds; None for a query that matches nothing."""
+    if kind == "empty":
+        return None
+    if kind == "code":
+        return ("code",), {"code_from": value, "code_to": value + "\uffff"}
+    grams, width = (initials_grams(value), 3) if kind == "initials" else (name_grams(value), 2)
+    params = {f"gram_{i}": gram for i, gram in enumerate(sorted(grams))}
+    # A query that is its own gram matches every enterprise holding the gram: no LIKE (and none for
+    # PostgreSQL to misjudge: it guessed 9 rows for a LIKE that matched 5,790).
+    like = not grams or len(value) != width
+    if like:
+        params["pattern"] = f"%{_escape_like(value)}%"
+    return (kind, len(grams), like), params
+
+
+def _matching(query, shape):
+    """`query` (a select from enterprises) narrowed to the matches of a query of this shape, ordered so
+    that a LIMIT stops early; the values are bound parameters (see _shape_and_params).
 
     Code prefixes walk the unique index on the code; names and initials walk the rarest gram's index
     entries (primary key (gram, enterprise_id)) in enterprise order, or the table in id order when every
     gram of the query is a stop gram. The full fragment is checked with LIKE only when it is longer than
     one gram.
     """
-    if kind == "empty":
-        return None
-    if kind == "code":
+    if shape == ("code",):
         # A range instead of LIKE 'x%' so that both SQLite and PostgreSQL use the unique index.
-        return query.where(_TABLE.c.credit_code >= bindparam("code_from"),
-                           _TABLE.c.credit_code < bindparam("code_to")).order_by(_TABLE.c.credit_code), \
-            {"code_from": value, "code_to": value + "\uffff"}
-    if kind == "initials":
-        column, grams, width = _TABLE.c.initials, initials_grams(value), 3
+        return query.where(_TABLE.c.credit_code >= bindparam("code_from", type_=String),
+                           _TABLE.c.credit_code < bindparam("code_to", type_=String)).order_by(_TABLE.c.credit_code)
+    kind, grams, like = shape
+    if grams:
+        walked = bindparam("gram_0", type_=String) if grams == 1 else _rarest_gram(grams)
+        query = query.join(_GRAMS, _GRAMS.c.enterprise_id == _TABLE.c.id).where(_GRAMS.c.gram == walked) \
+            .order_by(_GRAMS.c.enterprise_id)
     else:
-        column, grams, width = _TABLE.c.name_key, name_grams(value), 2
-    pattern = column.like(bindparam("pattern", type_=String), escape="\\")
-    params = {"pattern": f"%{_escape_like(value)}%"}
-    if not grams:
-        return query.where(pattern).order_by(_TABLE.c.id), params
-    grams = sorted(grams)
-    params.update((f"gram_{i}", gram) for i, gram in enumerate(grams))
-    walked = bindparam("gram_0", type_=String) if len(grams) == 1 else _rarest_gram(len(grams))
-    query = query.join(_GRAMS, _GRAMS.c.enterprise_id == _TABLE.c.id).where(_GRAMS.c.gram == walked) \
-        .order_by(_GRAMS.c.enterprise_id)
-    if len(value) == width:
-        # The query is its own gram: every enterprise holding the gram matches, no LIKE needed (and
-        # none for PostgreSQL to misjudge: it guessed 9 rows for a LIKE that matched 5,790).
-        del params["pattern"]
-        return query, params
-    return query.where(pattern), params
+        query = query.order_by(_TABLE.c.id)
+    if like:
+        column = _TABLE.c.initials if kind == "initials" else _TABLE.c.name_key
+        query = query.where(column.like(bindparam("pattern", type_=String), escape="\\"))
+    return query
 
 
 def search_query(q):
@@ -311,12 +317,12 @@ def search_query(q):
     query (see _matching for the order, which lets a LIMIT stop early). Callers add LIMIT/OFFSET.
     """
     kind, value = classify_query(q or "")
-    # Planned for its values every time: a generic plan for the name LIKE was 5x slower.
-    matched = _matching(select(Enterprise).execution_options(**CUSTOM_PLAN), kind, value)
-    if matched is None:
+    planned = _shape_and_params(kind, value)
+    if planned is None:
         return kind, select(Enterprise).where(False)
-    query, params = matched
-    return kind, query.params(params)
+    shape, params = planned
+    # Planned for its values every time: a generic plan for the name LIKE was 5x slower.
+    return kind, _matching(select(Enterprise).execution_options(**CUSTOM_PLAN), shape).params(params)
 
 
 def _escape_like(value):
@@ -352,15 +358,22 @@ _ROW_COLUMNS = (
 )
 
 
-def search_rows(q, limit, offset=0):
-    """(kind, up to `limit` EnterpriseRows matching `q` from `offset` on), in one statement."""
-    kind, value = classify_query(q or "")
-    matched = _matching(select(*_ROW_COLUMNS).execution_options(**CUSTOM_PLAN), kind, value)
-    if matched is None:
-        return kind, []
-    query, params = matched
-    rows = db.session.execute(query.limit(limit).offset(offset), params)
-    return kind, [EnterpriseRow(*row) for row in rows]
+@lru_cache(maxsize=None)
+def _row_statement(shape):
+    """The rows' statement for a query of this shape, LIMIT and OFFSET bound too: built once per shape (a
+    dozen or so), so that a search only binds its values."""
+    return _matching(select(*_ROW_COLUMNS).execution_options(**CUSTOM_PLAN), shape) \
+        .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+
+
+def _search_rows(kind, value, limit, offset=0):
+    """Up to `limit` EnterpriseRows matching a classified query from `offset` on, in one statement."""
+    planned = _shape_and_params(kind, value)
+    if planned is None:
+        return []
+    shape, params = planned
+    rows = db.session.execute(_row_statement(shape), {**params, "limit": limit, "offset": offset}).all()
+    return [EnterpriseRow(*row) for row in rows]
 
 
 @dataclass
@@ -382,22 +395,21 @@ def search_page(q, page=1, per_page=SEARCH_LIMIT):
     if len(value) < MIN_QUERY_LENGTH:
         return SearchPage(kind, [], False, too_short=True)
     page = max(page or 1, 1)
-    kind, items = search_rows(q, per_page + 1, (page - 1) * per_page)
+    items = _search_rows(kind, value, per_page + 1, (page - 1) * per_page)
     return SearchPage(kind, items[:per_page], len(items) > per_page)
 
 
-def _closest_first(kind, q, found):
-    """Typeahead order: for a name, names starting with the fragment first, then shorter names first."""
+def _closest_first(kind, value, found):
+    """Typeahead order: for a name (`value` is its search key), names starting with it first, then shorter names."""
     if kind == "name":
-        key = search_key(q)
-        found.sort(key=lambda e: (not e.name_key.startswith(key), len(e.name_key)))
+        found.sort(key=lambda e: (not e.name_key.startswith(value), len(e.name_key)))
     return found
 
 
 def suggest_rows(q, limit=SEARCH_LIMIT):
     """Up to `limit` EnterpriseRows for a typeahead, closest names first (what search() finds, without the ORM)."""
-    kind, found = search_rows(q, limit)
-    return _closest_first(kind, q, found)
+    kind, value = classify_query(q or "")
+    return _closest_first(kind, value, _search_rows(kind, value, limit))
 
 
 def _loading(query):
@@ -408,7 +420,7 @@ def _loading(query):
 def search(q, limit=SEARCH_LIMIT):
     """Up to `limit` Enterprise objects for a typeahead, closest names first (intake and salons pick from these)."""
     kind, query = search_query(q)
-    return _closest_first(kind, q, list(db.session.scalars(_loading(query).limit(limit))))
+    return _closest_first(kind, classify_query(q or "")[1], list(db.session.scalars(_loading(query).limit(limit))))
 
 
 class StaleEnterpriseError(Exception):
