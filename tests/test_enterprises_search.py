@@ -1,9 +1,11 @@
 """Finding an enterprise: by name fragment (Simplified or Traditional), pinyin initials or credit-code prefix."""
 import re
+from datetime import date
 
 import pytest
+from sqlalchemy import event
 
-from gaoxin.models import Role
+from gaoxin.models import Building, Role
 from tests.conftest import text_of
 
 MAIPU = "成都迈普通信技术股份有限公司"
@@ -62,10 +64,38 @@ def test_one_character_asks_for_more(client, registry, clerk):
     assert MAIPU not in page
 
 
-def test_results_show_code_legal_rep_building_and_industry(client, make_enterprise, clerk):
-    make_enterprise(MAIPU, MAIPU_CODE, legal_rep="王明", industry="C")
-    page = text_of(client.get("/enterprises?q=迈普"))
-    assert "王明" in page and "C 制造业" in page and MAIPU_CODE in page
+def test_results_show_code_legal_rep_building_and_industry(client, make_enterprise, clerk, db):
+    building = Building(name="天府软件园")
+    db.session.add(building)
+    db.session.commit()
+    make_enterprise(MAIPU, MAIPU_CODE, legal_rep="王明", industry="C", building_id=building.id,
+                    founded_on=date(1998, 3, 5), status="存续")
+    make_enterprise("成都迈普测试科技有限公司", "91510100MA61R7CM5N")
+    rows = result_rows(client.get("/enterprises?q=迈普", headers={"HX-Request": "true"}))
+    assert rows[MAIPU] == [MAIPU, MAIPU_CODE, "王明", "存续", "1998-03-05", "天府软件园", "C 制造业"]
+    assert rows["成都迈普测试科技有限公司"] == ["成都迈普测试科技有限公司", "91510100MA61R7CM5N", "—", "—", "—", "—", "—"]
+
+
+def result_rows(response):
+    """{enterprise name: the texts of its row's cells} of a results table."""
+    body = response.get_data(as_text=True)
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]:
+        cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", cell)).strip()
+                 for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        rows[cells[0]] = cells
+    return rows
+
+
+def test_a_deregistered_or_revoked_enterprise_is_marked_in_results_and_suggestions(client, make_enterprise, clerk):
+    make_enterprise(MAIPU, MAIPU_CODE, status="吊销，未注销")
+    make_enterprise("成都迈普测试科技有限公司", "91510100MA61R7CM5N", status="存续")
+    results = client.get("/enterprises?q=迈普").get_data(as_text=True)
+    assert '<span class="status status-bad">吊销，未注销</span>' in results
+    assert '<span class="status">存续</span>' in results
+    suggestions = client.get("/enterprises/suggest?q=迈普").get_data(as_text=True)
+    assert suggestions.count("status-bad") == 1
+    assert re.search(MAIPU + r' <strong class="status status-bad">吊销，未注销</strong><small>' + MAIPU_CODE, suggestions)
 
 
 def test_the_empty_search_page_works_without_javascript(client, clerk):
@@ -166,3 +196,35 @@ def test_the_stored_name_key_skips_opencc_only_where_it_would_change_nothing():
     names = [r["name"] for r in enterprise_rows(300)]
     names += [OpenCC("s2t").convert(n) for n in names[:100]] + ["成都乾隆一目瞭然科技有限公司", "ＡＢＣ 邁普 Co.", ""]
     assert [derived_fields(n)["name_key"] for n in names] == [search_key(n) for n in names]
+
+
+@pytest.mark.parametrize("query", ["迈普", "迈普通信", "mptx", "9151010020", "股份"])
+def test_a_search_page_and_the_suggestions_are_one_statement_each(app, db, registry, query):
+    """The rarest gram is chosen inside the statement that walks it (it was a statement of its own), and the
+    rows are read with their building's name (it was a second, selectin statement)."""
+    from gaoxin.services import enterprises
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = enterprises.search_page(query)
+        page_statements = len(statements)
+        found = enterprises.suggest_rows(query, limit=10)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert MAIPU in [e.name for e in page.items] and MAIPU in [e.name for e in found]
+    assert page_statements == 1 and len(statements) == 2
+
+
+def test_suggestions_put_names_that_start_with_the_fragment_first_then_shorter_names(client, make_enterprise, clerk):
+    make_enterprise("成都云帆智能科技股份有限公司")
+    make_enterprise("云帆科技有限公司")
+    make_enterprise("四川云帆物流有限公司")
+    make_enterprise("云帆信息技术研究院有限公司")
+    body = client.get("/enterprises/suggest?q=云帆").get_data(as_text=True)
+    names = re.findall(r'<a href="/enterprises/\d+">([^<]+)<', body)
+    assert names == ["云帆科技有限公司", "云帆信息技术研究院有限公司", "四川云帆物流有限公司", "成都云帆智能科技股份有限公司"]

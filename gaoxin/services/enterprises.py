@@ -1,18 +1,19 @@
 """The enterprise registry: create, bulk upsert with search grams, and search by name, code or initials."""
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import delete, func, literal, select, union_all, update
+from sqlalchemy import Integer, String, bindparam, delete, func, select, union_all, update
 from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import registry_text
 from ..database import CUSTOM_PLAN
 from ..extensions import db
-from ..models import Contact, Enterprise, EnterpriseGram, utcnow
+from ..models import Building, Contact, Enterprise, EnterpriseGram, utcnow
+from ..models.enterprise import is_terminated_status
 from ..registry_text import classify_query, pinyin_initials, search_key, to_half_width
-from .pages import fetch_page
 
 #: Bigrams that occur in nearly every name index nothing useful; a query of only these scans instead.
 STOP_GRAMS = frozenset({"有限", "限公", "公司", "股份", "份有", "责任", "任公", "限责", "科技", "技有", "成都", "四川"})
@@ -237,55 +238,148 @@ def load_demo_enterprises(count):
     return created + updated
 
 
-def _rarest(grams, limit=5000):
-    """The gram with the fewest enterprises (counted up to `limit`, in one statement): the cheapest to walk."""
-    grams = sorted(grams)
-    if len(grams) == 1:
-        return grams[0]
+#: A gram's index entries are counted up to this many when picking the rarest gram of a query.
+RAREST_COUNT_LIMIT = 5000
+
+
+@lru_cache(maxsize=None)
+def _rarest_gram(count):
+    """A scalar subquery naming the gram, of the bound parameters gram_0 … gram_<count-1>, with the fewest
+    enterprises (counted up to RAREST_COUNT_LIMIT; ties by the gram itself): the cheapest to walk.
+
+    It is part of the search's one statement (on PostgreSQL an InitPlan run once before the walk, whose
+    index scan on `gram = $0` still comes in enterprise order so that LIMIT stops early). Which gram is
+    walked changes only the speed: every gram of the query is in every match. Built once per gram count,
+    so that the statement's SQL is the same text for every query of that shape (and PostgreSQL's
+    prepared statement is reused).
+    """
+    grams = [bindparam(f"gram_{i}", type_=String) for i in range(count)]
     counts = union_all(*(
-        select(literal(gram).label("gram"), func.count().label("n")).select_from(
-            select(EnterpriseGram.enterprise_id).where(EnterpriseGram.gram == gram).limit(limit).subquery()
+        select(gram.label("gram"), func.count().label("n")).select_from(
+            select(_GRAMS.c.enterprise_id).where(_GRAMS.c.gram == gram).limit(RAREST_COUNT_LIMIT).subquery()
         )
         for gram in grams
     )).subquery()
-    return db.session.execute(select(counts.c.gram).order_by(counts.c.n, counts.c.gram).limit(1)).scalar()
+    return select(counts.c.gram).order_by(counts.c.n, counts.c.gram).limit(1).scalar_subquery()
+
+
+_TABLE = Enterprise.__table__
+_GRAMS = EnterpriseGram.__table__
+
+
+def _shape_and_params(kind, value):
+    """What a classified query's statement looks like — ("code",), or (kind, number of grams, whether the
+    fragment is checked with LIKE) — and the values it binds; None for a query that matches nothing."""
+    if kind == "empty":
+        return None
+    if kind == "code":
+        return ("code",), {"code_from": value, "code_to": value + "\uffff"}
+    grams, width = (initials_grams(value), 3) if kind == "initials" else (name_grams(value), 2)
+    params = {f"gram_{i}": gram for i, gram in enumerate(sorted(grams))}
+    # A query that is its own gram matches every enterprise holding the gram: no LIKE (and none for
+    # PostgreSQL to misjudge: it guessed 9 rows for a LIKE that matched 5,790).
+    like = not grams or len(value) != width
+    if like:
+        params["pattern"] = f"%{_escape_like(value)}%"
+    return (kind, len(grams), like), params
+
+
+def _matching(query, shape):
+    """`query` (a select from enterprises) narrowed to the matches of a query of this shape, ordered so
+    that a LIMIT stops early; the values are bound parameters (see _shape_and_params).
+
+    Code prefixes walk the unique index on the code; names and initials walk the rarest gram's index
+    entries (primary key (gram, enterprise_id)) in enterprise order, or the table in id order when every
+    gram of the query is a stop gram. The full fragment is checked with LIKE only when it is longer than
+    one gram.
+    """
+    if shape == ("code",):
+        # A range instead of LIKE 'x%' so that both SQLite and PostgreSQL use the unique index.
+        return query.where(_TABLE.c.credit_code >= bindparam("code_from", type_=String),
+                           _TABLE.c.credit_code < bindparam("code_to", type_=String)).order_by(_TABLE.c.credit_code)
+    kind, grams, like = shape
+    if grams:
+        walked = bindparam("gram_0", type_=String) if grams == 1 else _rarest_gram(grams)
+        query = query.join(_GRAMS, _GRAMS.c.enterprise_id == _TABLE.c.id).where(_GRAMS.c.gram == walked) \
+            .order_by(_GRAMS.c.enterprise_id)
+    else:
+        query = query.order_by(_TABLE.c.id)
+    if like:
+        column = _TABLE.c.initials if kind == "initials" else _TABLE.c.name_key
+        query = query.where(column.like(bindparam("pattern", type_=String), escape="\\"))
+    return query
 
 
 def search_query(q):
     """A select() of enterprises matching `q` (a name fragment, a credit-code prefix or pinyin initials).
 
-    Returns (kind, query) where kind is 'empty', 'code', 'initials' or 'name'. The query is ordered so
-    that a LIMIT stops early — code prefixes by code along the unique index; names and initials by id
-    along the rarest gram's index entries (its primary key is (gram, enterprise_id)), or along the
-    table when every gram of the query is a stop gram. Callers add LIMIT/OFFSET.
+    Returns (kind, query) where kind is 'empty', 'code', 'initials' or 'name'; one statement whatever the
+    query (see _matching for the order, which lets a LIMIT stop early). Callers add LIMIT/OFFSET.
     """
     kind, value = classify_query(q or "")
+    planned = _shape_and_params(kind, value)
+    if planned is None:
+        return kind, select(Enterprise).where(False)
+    shape, params = planned
     # Planned for its values every time: a generic plan for the name LIKE was 5x slower.
-    query = select(Enterprise).execution_options(**CUSTOM_PLAN)
-    if kind == "empty":
-        return kind, query.where(False)
-    if kind == "code":
-        # A range instead of LIKE 'x%' so that both SQLite and PostgreSQL use the unique index.
-        return kind, query.where(Enterprise.credit_code >= value, Enterprise.credit_code < value + "\uffff") \
-            .order_by(Enterprise.credit_code)
-    if kind == "initials":
-        column, grams, width = Enterprise.initials, initials_grams(value), 3
-    else:
-        column, grams, width = Enterprise.name_key, name_grams(value), 2
-    if not grams:
-        return kind, query.where(column.like(f"%{_escape_like(value)}%", escape="\\")).order_by(Enterprise.id)
-    query = query.join(EnterpriseGram, EnterpriseGram.enterprise_id == Enterprise.id) \
-        .where(EnterpriseGram.gram == _rarest(grams)).order_by(EnterpriseGram.enterprise_id)
-    if len(value) == width:
-        # The query is its own gram: every enterprise holding the gram matches, no LIKE needed (and
-        # none for PostgreSQL to misjudge: it guessed 9 rows for a LIKE that matched 5,790).
-        return kind, query
-    return kind, query.where(column.like(f"%{_escape_like(value)}%", escape="\\"))
+    return kind, _matching(select(Enterprise).execution_options(**CUSTOM_PLAN), shape).params(params)
 
 
 def _escape_like(value):
     """`value` with LIKE's wildcards escaped (the escape character is a backslash)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(slots=True)
+class EnterpriseRow:
+    """What a search result row and a typeahead option show of an enterprise (read without the ORM)."""
+
+    id: int
+    name: str
+    name_key: str
+    credit_code: str
+    legal_rep: str | None
+    status: str | None
+    founded_on: date | None
+    industry: str | None
+    building_name: str | None
+
+    @property
+    def is_terminated(self):
+        return is_terminated_status(self.status)
+
+
+#: EnterpriseRow's columns; the building's name is a correlated subquery, evaluated for the returned rows only.
+_ROW_COLUMNS = (
+    _TABLE.c.id, _TABLE.c.name, _TABLE.c.name_key, _TABLE.c.credit_code, _TABLE.c.legal_rep, _TABLE.c.status,
+    _TABLE.c.founded_on, _TABLE.c.industry,
+    select(Building.__table__.c.name).where(Building.__table__.c.id == _TABLE.c.building_id)
+    .correlate(_TABLE).scalar_subquery(),
+)
+
+
+@lru_cache(maxsize=None)
+def _row_statement(shape):
+    """The rows' statement for a query of this shape, LIMIT and OFFSET bound too: built once per shape (a
+    dozen or so), so that a search only binds its values.
+
+    Prepared like any other statement (no CUSTOM_PLAN): the gram it walks is chosen inside the statement, so
+    a custom plan cannot know it either, and for every shape a generic plan was as fast as a custom one or
+    faster (EXPLAIN ANALYZE EXECUTE over 400 fragments at 220,000 enterprises, bench/README.md) while
+    planning each execution cost 0.2-0.6 ms of the server's CPU.
+    """
+    return _matching(select(*_ROW_COLUMNS), shape) \
+        .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+
+
+def _search_rows(kind, value, limit, offset=0):
+    """Up to `limit` EnterpriseRows matching a classified query from `offset` on, in one statement."""
+    planned = _shape_and_params(kind, value)
+    if planned is None:
+        return []
+    shape, params = planned
+    rows = db.session.execute(_row_statement(shape), {**params, "limit": limit, "offset": offset}).all()
+    return [EnterpriseRow(*row) for row in rows]
 
 
 @dataclass
@@ -299,15 +393,29 @@ class SearchPage:
 
 
 def search_page(q, page=1, per_page=SEARCH_LIMIT):
-    """Page `page` of the enterprises matching `q`, fetching one extra row instead of counting all matches."""
+    """Page `page` of the enterprises matching `q` (EnterpriseRows), fetching one extra row instead of
+    counting all matches."""
     kind, value = classify_query(q or "")
     if kind == "empty":
         return SearchPage(kind, [], False)
     if len(value) < MIN_QUERY_LENGTH:
         return SearchPage(kind, [], False, too_short=True)
-    kind, query = search_query(q)
-    items, has_next = fetch_page(_loading(query), page, per_page)
-    return SearchPage(kind, items, has_next)
+    page = max(page or 1, 1)
+    items = _search_rows(kind, value, per_page + 1, (page - 1) * per_page)
+    return SearchPage(kind, items[:per_page], len(items) > per_page)
+
+
+def _closest_first(kind, value, found):
+    """Typeahead order: for a name (`value` is its search key), names starting with it first, then shorter names."""
+    if kind == "name":
+        found.sort(key=lambda e: (not e.name_key.startswith(value), len(e.name_key)))
+    return found
+
+
+def suggest_rows(q, limit=SEARCH_LIMIT):
+    """Up to `limit` EnterpriseRows for a typeahead, closest names first (what search() finds, without the ORM)."""
+    kind, value = classify_query(q or "")
+    return _closest_first(kind, value, _search_rows(kind, value, limit))
 
 
 def _loading(query):
@@ -316,13 +424,9 @@ def _loading(query):
 
 
 def search(q, limit=SEARCH_LIMIT):
-    """Up to `limit` enterprises for a typeahead, closest names first."""
+    """Up to `limit` Enterprise objects for a typeahead, closest names first (intake and salons pick from these)."""
     kind, query = search_query(q)
-    found = list(db.session.scalars(_loading(query).limit(limit)))
-    if kind == "name":
-        key = search_key(q)
-        found.sort(key=lambda e: (not e.name_key.startswith(key), len(e.name_key)))
-    return found
+    return _closest_first(kind, classify_query(q or "")[1], list(db.session.scalars(_loading(query).limit(limit))))
 
 
 class StaleEnterpriseError(Exception):

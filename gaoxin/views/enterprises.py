@@ -77,7 +77,7 @@ def suggest():
     if q is None and label:
         q = request.args.get(label)
     q = (q or "").strip()[:100]
-    found = registry.search(q, limit=SUGGEST_LIMIT) if len(q) >= registry.MIN_QUERY_LENGTH else None
+    found = registry.suggest_rows(q, limit=SUGGEST_LIMIT) if len(q) >= registry.MIN_QUERY_LENGTH else None
     return render("enterprises/_suggest.html", q=q, found=found, list_id=list_id, pick=pick, label=label)
 
 
