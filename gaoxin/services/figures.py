@@ -236,10 +236,10 @@ def _sum_counts(parts):
 def _rows_by_lead(cohort):
     """{lead id: Row} with counts and working-day sums (None: the appeals waiting for re-dispatch)."""
     rows = _sum_counts((lead, counts) for (lead, _), counts in cohort.by_lead_month.items())
-    weights = [(lead, _as_date(day), n) for lead, day, n in cohort.weights]
-    ordinal = _running_workdays({day for _, day, _ in weights})
+    days = {day for _, day, _ in cohort.weights}  # 'YYYY-MM-DD'
+    ordinal = {d.isoformat(): w for d, w in _running_workdays({_as_date(d) for d in days}).items()}
     workdays = {}
-    for lead, day, n in weights:
+    for lead, day, n in cohort.weights:
         workdays[lead] = workdays.get(lead, 0) + n * ordinal[day]
     for lead, row in rows.items():
         row.workdays_sum = workdays.get(lead, 0)
@@ -381,31 +381,34 @@ def monthly_trend(period, department_id=None, cohort=None):
 
 
 def applications_by_policy(period, department_id=None):
-    """Per policy, the applications submitted in the period: received, accepted, supplements asked,
-    approved, amount approved and disbursed."""
+    """Per policy, the applications submitted in the period: received, accepted, supplements asked (their
+    notices), approved, amount approved and disbursed. Two grouped statements over the period's applications
+    alone (ix_applications_submitted_figures, index-only), then the policies' names."""
     lo, hi = period.utc_bounds()
-    approved = Application.outcome == ApplicationOutcome.approved.value
-    notices = (select(SupplementNotice.application_id, func.count().label("n"))
-               .group_by(SupplementNotice.application_id).subquery())
-    query = (
-        select(
-            Policy.id, Policy.code, Policy.title,
-            func.count(Application.id).label("received"),
-            func.count(Application.accepted_on).label("accepted"),
-            func.coalesce(func.sum(notices.c.n), 0).label("supplements"),
-            func.sum(case((approved, 1), else_=0)).label("approved"),
-            func.coalesce(func.sum(case((approved, Application.approved_amount), else_=None)), 0).label("amount_approved"),
-            func.coalesce(func.sum(Application.disbursed_amount), 0).label("amount_disbursed"),
-        )
-        .join(Application, Application.policy_id == Policy.id)
-        .outerjoin(notices, notices.c.application_id == Application.id)
-        .where(Application.submitted_at >= lo, Application.submitted_at < hi)
-        .group_by(Policy.id, Policy.code, Policy.title)
-        .order_by(Policy.code)
-    )
+    in_period = [Application.submitted_at >= lo, Application.submitted_at < hi]
     if department_id is not None:
-        query = query.where(Policy.department_id == department_id)
-    return [r._asdict() for r in db.session.execute(query)]
+        policy_ids = list(db.session.scalars(select(Policy.id).where(Policy.department_id == department_id)))
+        if not policy_ids:
+            return []
+        in_period.append(Application.policy_id.in_(policy_ids))
+    approved = Application.outcome == ApplicationOutcome.approved.value
+    sums = {r[0]: r for r in db.session.execute(
+        select(Application.policy_id, func.count(), func.count(Application.accepted_on),
+               func.sum(case((approved, 1), else_=0)),
+               func.coalesce(func.sum(case((approved, Application.approved_amount), else_=None)), 0),
+               func.coalesce(func.sum(Application.disbursed_amount), 0))
+        .where(*in_period).group_by(Application.policy_id))}
+    if not sums:
+        return []
+    supplements = dict(db.session.execute(
+        select(Application.policy_id, func.count())
+        .join(SupplementNotice, SupplementNotice.application_id == Application.id)
+        .where(*in_period).group_by(Application.policy_id)).all())
+    policies = db.session.execute(select(Policy.id, Policy.code, Policy.title).where(Policy.id.in_(list(sums)))
+                                  .order_by(Policy.code))
+    return [{"id": pid, "code": code, "title": title, "received": sums[pid][1], "accepted": sums[pid][2],
+             "supplements": supplements.get(pid, 0), "approved": sums[pid][3], "amount_approved": sums[pid][4],
+             "amount_disbursed": sums[pid][5]} for pid, code, title in policies]
 
 
 @dataclass
