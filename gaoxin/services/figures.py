@@ -11,17 +11,19 @@ department; a returned appeal counts again where it is sent next):
 - average working days to reply = mean of working days (dispatch day, reply day], China dates
 
 How it stays fast: the counts come from the rollup (models.AppealRollup, kept by services.rollups in the same
-transaction as every change of an appeal): department × dispatch day rows for the whole period, and for the
-full calendar months in it, department × month rows per category, channel, intake unit and reply day; the days
-at either end of the period that do not fill a month are read from the appeals themselves (two GROUP BYs over
-a few weeks, index-only range scans of ix_appeals_figures). Everything is summed in Python; average working
-days come from the per-day counts (working days between two dates is W(end) - W(start), W the running count
-of working days under the calendar in force now). "Overdue now" and returns stay live indexed counts.
+transaction as every change of an appeal): the department table, the zone's total and the monthly trend from its
+day rows summed in SQL by department and month; the cuts and the reply days from its month rows, each part-month
+at the period's ends either read from the appeals or taken as its month row minus the days outside the period,
+whichever reads fewer days (rollups.plan), one statement per figure. Average working days come from the per-day
+reply weights (working days between two dates is W(end) - W(start), W the running count of working days under
+the calendar in force now). "Overdue now" is a live count over the covering partial index ix_appeals_open_due,
+returns a live indexed count; applications per policy read the period's applications alone
+(ix_applications_submitted_figures).
 """
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
 
-from sqlalchemy import Date, and_, case, cast, func, literal, or_, select, text
+from sqlalchemy import case, func, literal, or_, select
 
 from ..extensions import db
 from ..localtime import local_midnight
@@ -165,27 +167,8 @@ def department_scope(user):
 # --------------------------------------------------------------------------- aggregates
 
 
-def _is_sqlite():
-    return db.engine.dialect.name == "sqlite"
-
-
-def _local_day(column):
-    """The China date of a UTC timestamp column, in SQL."""
-    if _is_sqlite():
-        return func.date(column, "+8 hours")
-    return cast(column + text("interval '8 hours'"), Date)
-
-
 def _as_date(value):
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _cohort(period, department_id):
-    lo, hi = period.utc_bounds()
-    conditions = [Appeal.dispatched_at >= lo, Appeal.dispatched_at < hi]
-    if department_id is not None:
-        conditions.append(Appeal.lead_unit_id == department_id)
-    return and_(*conditions)
 
 
 @dataclass

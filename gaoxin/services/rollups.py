@@ -15,6 +15,11 @@ How it stays correct:
   directly call `rebuild()` afterwards, as `flask gaoxin rollup-rebuild` does for repairs.
 - Working days to reply are not stored: the reply-day rows let the page count them with the calendar in
   force when it is read, so entering a holiday notice changes nothing here.
+
+How a period is read (`plan`): its full months from the month rows; each part-month at either end either from the
+appeals themselves, or as its whole month row minus the days of that month outside the period, whichever has
+fewer days to read (none after today). Each figure is one statement (the rows UNION ALL the days added or
+taken away, summed in SQL), so it sees one state of the database even when it subtracts.
 """
 from collections import defaultdict
 from dataclasses import dataclass
@@ -403,7 +408,8 @@ def cut_sums(session, reading, department_id=None):
     names = [f"n{i}" for i in range(len(COUNTS))]
     parts = []
     if reading.months:
-        query = (select(t.c.dim.label("dim"), t.c.value.label("value"), *[t.c[c].label(n) for c, n in zip(COUNTS, names)])
+        counts = [t.c[c].label(n) for c, n in zip(COUNTS, names)]
+        query = (select(t.c.dim.label("dim"), t.c.value.label("value"), *counts)
                  .where(t.c.grain == "m", t.c.dispatched_on.in_(reading.months), t.c.dim.in_(tuple(_CUT_COLUMNS))))
         if department_id is not None:
             query = query.where(t.c.lead_unit_id == department_id)
