@@ -8,9 +8,13 @@ seven years of 政策兑现. Applications to past editions are finished (disburs
 refused, a few abandoned drafts); those of the last four months are spread over every state of the
 workflow, with deadlines counted in working days and some overdue. Rows go in through Core inserts in
 batches (no ORM object per row); checklist rows and timeline events are not generated (no list or
-figure reads them).
+figure reads them). Supplement notices (一次性告知书) are: one open notice for every application waiting for
+its supplement, and an answered one for about a quarter of those the window accepted or refused (a few had two),
+as the dashboard counts them per policy.
 """
 import argparse
+import json
+import os
 import random
 import subprocess
 import sys
@@ -25,7 +29,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import OUT  # noqa: E402
 
 SQLITE_PATH = OUT / "applications.sqlite"
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "gaoxin_bench_applications"}
+#: GAOXIN_BENCH_APPLICATIONS_DB names another PostgreSQL database (a helper's own copy, not the shared one).
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres",
+      "dbname": os.environ.get("GAOXIN_BENCH_APPLICATIONS_DB") or "gaoxin_bench_applications"}
 #: Previous yearly editions of each demo policy (the long-running one has a single edition).
 EDITIONS = 6
 #: Applications younger than this are still moving through the workflow.
@@ -250,8 +256,46 @@ def generate(db, count, enterprise_count, seed, batch, started):
     if rows:
         connection.execute(statement, rows)
     db.session.commit()
+    notices = supplement_notices(db, random.Random(seed + 1), on)
+    log(f"{notices} supplement notices", started)
     log(f"{count} applications: " + ", ".join(f"{s} {n}" for s, n in sorted(states.items(), key=lambda x: -x[1])),
         started)
+
+
+#: What a window's notice lists (the item names of the demo policies' checklists).
+NOTICE_ITEMS = json.dumps([{"item": "营业执照", "status": "missing", "reason": "未上传营业执照副本"},
+                           {"item": "申报表", "status": "faulty", "reason": "申报表未加盖公章"}], ensure_ascii=False)
+
+
+def supplement_notices(db, rng, on):
+    """Notices for the applications just written (their own random stream, so the applications stay the same as
+    without them): open for those awaiting a supplement, answered for about a quarter of those the window
+    decided on (accepted or refused). Returns how many."""
+    from sqlalchemy import insert, select
+
+    from gaoxin.models import Application, SupplementNotice
+
+    a = Application.__table__
+    query = (select(a.c.id, a.c.state, a.c.intake_by_id, a.c.submitted_at, a.c.accepted_on)
+             .where(a.c.submitted_at.is_not(None)).order_by(a.c.id))
+    rows = []
+    for app_id, state, by, submitted, accepted_on in db.session.execute(query):
+        if state == "awaiting_supplement":
+            issued = [(submitted + timedelta(days=rng.randint(0, 2)), None)]
+        elif state in ("submitted", "draft") or rng.random() >= 0.25:
+            continue
+        else:
+            count = 2 if rng.random() < 0.2 else 1
+            issued = []
+            for n in range(count):
+                at = submitted + timedelta(days=n * 4 + rng.randint(0, 1))
+                issued.append((at, min(at.date() + timedelta(days=rng.randint(1, 3)), accepted_on or on)))
+        rows += [{"application_id": app_id, "issued_by_stage": "window", "items_json": NOTICE_ITEMS,
+                  "issued_by_id": by, "issued_at": at, "completed_on": done} for at, done in issued]
+    for i in range(0, len(rows), 10_000):
+        db.session.connection().execute(insert(SupplementNotice.__table__), rows[i:i + 10_000])
+    db.session.commit()
+    return len(rows)
 
 
 def finish(db, started):

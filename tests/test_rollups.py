@@ -165,3 +165,77 @@ def test_a_period_splits_into_full_months_and_the_days_at_either_end(start, end,
     got_months, got_edges = rollups.split(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     assert len(got_months) == months and all(m.day == 1 for m in got_months)
     assert got_edges == [(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) for a, b in edges]
+
+
+def _counts_of(appeals):
+    """The seven counts of these appeals, computed from each one's record, in rollups.COUNTS order."""
+    replied = [a for a in appeals if a.replied_at]
+    return (len(appeals), sum(1 for a in appeals if a.signed_in_time),
+            len(replied), sum(1 for a in replied if a.reply_outcome in ("resolved", "adopted")),
+            sum(1 for a in appeals if a.satisfaction),
+            sum(1 for a in appeals if a.satisfaction in ("satisfied", "basically")),
+            sum(1 for a in replied if a.replied_in_time))
+
+
+def _row_counts(row):
+    return tuple(getattr(row, name) for name in rollups.COUNTS)
+
+
+# A period is read as whole months of the rollup plus or minus the days at either end read from the appeals
+# (rollups.plan picks the fewer days to read): every count of every table must still be the appeals' own.
+@settings(max_examples=12, deadline=None, database=None, derandomize=True,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=st.lists(STEPS, min_size=5, max_size=25), ago=st.integers(0, 80), days=st.integers(0, 80))
+def test_any_period_read_through_the_rollup_equals_the_appeals(db, zone, steps, ago, days):
+    for step in steps:
+        run_step(db, zone, step)
+    today = figures.china_today()
+    start = today - dt.timedelta(days=ago)
+    end = start + dt.timedelta(days=days)
+    period = figures.Period("custom", start, end)
+    appeals = [a for a in db.session.scalars(select(Appeal)) if a.dispatched_at]
+    cohort = [a for a in appeals if start <= rollups.china_day(a.dispatched_at) <= end]
+    table = figures.by_department(period)
+    rows = {r.key: r for r in table.rows}
+    for unit_id, row in [(u.id, rows[u.id]) for u in zone["units"]] + [(None, table.total)]:
+        mine = [a for a in cohort if unit_id is None or a.lead_unit_id == unit_id]
+        assert _row_counts(row) == _counts_of(mine), (unit_id, start, end)
+        want = expected(appeals, unit_id, start, end)["avg_workdays"]
+        assert row.avg_workdays == (pytest.approx(want) if want is not None else None)
+    for scope in (None, zone["units"][0].id):
+        mine = [a for a in cohort if scope is None or a.lead_unit_id == scope]
+        for dimension, key in (("category", "category_id"), ("channel", "channel"), ("unit", "recording_unit_id")):
+            got = {r.key: _row_counts(r) for r in figures.cut(dimension, period, scope) if r.dispatched}
+            want = {}
+            for value in {getattr(a, key) for a in mine}:
+                want[_plain(value)] = _counts_of([a for a in mine if getattr(a, key) == value])
+            assert got == want, (dimension, scope, start, end)
+
+
+def _plain(value):
+    return getattr(value, "value", value)
+
+
+@pytest.mark.parametrize("start,end,on,months,days", [
+    # a year to today, the 2nd: December's month row minus its 1st and 2nd; this month's row minus nothing read
+    ("2025-12-03", "2026-12-02", "2026-12-02", ("2025-12", "2026-12", 13),
+     [("2025-12-01", "2025-12-02", -1), ("2026-12-03", "2026-12-31", -1)]),
+    # the 15th to the 14th: November read as its row minus 14 days, October's first 14 days read as they are
+    ("2025-11-15", "2026-10-14", "2026-12-02", ("2025-11", "2026-09", 11),
+     [("2025-11-01", "2025-11-14", -1), ("2026-10-01", "2026-10-14", 1)]),
+    ("2026-01-01", "2026-12-31", "2026-12-02", ("2026-01", "2026-12", 12), []),
+    # inside one month, and across two part-months with no full month between them
+    ("2026-03-05", "2026-03-15", "2026-12-02", ("", "", 0), [("2026-03-05", "2026-03-15", 1)]),
+    ("2026-03-05", "2026-03-20", "2026-12-02", ("2026-03", "2026-03", 1),
+     [("2026-03-01", "2026-03-04", -1), ("2026-03-21", "2026-03-31", -1)]),
+    ("2026-03-25", "2026-04-20", "2026-12-02", ("2026-04", "2026-04", 1),
+     [("2026-03-25", "2026-03-31", 1), ("2026-04-21", "2026-04-30", -1)]),
+])
+def test_a_period_is_read_as_months_plus_or_minus_the_fewest_days(start, end, on, months, days):
+    reading = rollups.plan(*(dt.date.fromisoformat(d) for d in (start, end, on)))
+    first, last, count = months
+    assert len(reading.months) == count and all(m.day == 1 for m in reading.months)
+    if count:
+        assert (f"{reading.months[0]:%Y-%m}", f"{reading.months[-1]:%Y-%m}") == (first, last)
+    assert list(reading.days) == [(dt.date.fromisoformat(a), dt.date.fromisoformat(b), s) for a, b, s in days]

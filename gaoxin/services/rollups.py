@@ -15,11 +15,20 @@ How it stays correct:
   directly call `rebuild()` afterwards, as `flask gaoxin rollup-rebuild` does for repairs.
 - Working days to reply are not stored: the reply-day rows let the page count them with the calendar in
   force when it is read, so entering a holiday notice changes nothing here.
+
+How a period is read (`plan`): its full months from the month rows; each part-month at either end either from the
+appeals themselves, or as its whole month row minus the days of that month outside the period, whichever has
+fewer days to read (none after today). Each figure is one statement (the rows UNION ALL the days added or
+taken away, summed in SQL), so it sees one state of the database even when it subtracts.
 """
 from collections import defaultdict
-from datetime import date, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Date, String, and_, case, cast, delete, event, func, insert, inspect, literal, select, text
+from sqlalchemy import (
+    Date, String, and_, case, cast, delete, event, func, insert, inspect, literal, literal_column, select, text,
+    type_coerce, union_all,
+)
 from sqlalchemy.orm import Session
 
 from ..models import Appeal, AppealRollup, ReplyOutcome, Satisfaction
@@ -287,30 +296,149 @@ def split(start, end):
     return months, edges
 
 
-def _counts(table, summed=False):
-    return [func.sum(table.c[c]) if summed else table.c[c] for c in COUNTS]
+def _month_end(day):
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def days(session, start, end):
-    """[(lead id or None, day, counts)] of the appeals dispatched on each day of [start, end] (Core rows: a
-    year is ~3,300 of them and the ORM's row processing would be most of the time)."""
+def _days_to_read(first, last, on):
+    """How many days of [first, last] can hold dispatched appeals (none after `on`, today)."""
+    return max(0, (min(last, on) - first).days + 1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a period is read: the rollup's month rows of `months` (by their first day), plus (sign 1) or minus
+    (sign -1) the appeals dispatched in each range of `days` [(first day, last day, sign)], read from the
+    appeals themselves."""
+
+    months: tuple
+    days: tuple
+
+
+def plan(start, end, on):
+    """The cheapest reading of [start, end] that is exactly right: its full calendar months, and each part-month
+    at either end either read from the appeals as it is, or as its whole month minus the days of that month
+    outside the period, whichever has fewer days to read (days after `on`, today, hold nothing: the current
+    month is its month row minus nothing). A year from the 3rd of a month to the 2nd of this one reads two days
+    of appeals instead of 30."""
+    full, edges = split(start, end)
+    months, ranges = list(full), []
+    pieces = []
+    for first, last in edges:  # an edge without full months beside it may span two months: cut it at the 1st
+        while first <= last:
+            piece_end = min(last, _month_end(first))
+            pieces.append((first, piece_end))
+            first = piece_end + timedelta(days=1)
+    for first, last in pieces:
+        month_first, month_last = first.replace(day=1), _month_end(first)
+        outside = [r for r in ((month_first, first - timedelta(days=1)), (last + timedelta(days=1), month_last))
+                   if r[0] <= r[1]]
+        if sum(_days_to_read(a, b, on) for a, b in outside) < _days_to_read(first, last, on):
+            months.append(month_first)
+            ranges += [(a, b, -1) for a, b in outside]
+        else:
+            ranges.append((first, last, 1))
+    return Plan(tuple(sorted(months)), tuple(ranges))
+
+
+def _utc_bounds(first, last):
+    """[lo, hi) in naive UTC of the China dates [first, last]."""
+    lo = datetime.combine(first, time.min, tzinfo=CST).astimezone(timezone.utc).replace(tzinfo=None)
+    hi = datetime.combine(last + timedelta(days=1), time.min, tzinfo=CST).astimezone(timezone.utc).replace(tzinfo=None)
+    return lo, hi
+
+
+def _signed(expressions, sign):
+    return [e if sign > 0 else -e for e in expressions]
+
+
+def _date_text(column, dialect):
+    """A DATE column as 'YYYY-MM-DD' text (the reply-day rows keep their day in `value` as text)."""
+    if dialect == "sqlite":
+        return type_coerce(column, String)  # stored as that text already
+    return func.to_char(column, "YYYY-MM-DD")
+
+
+def _month_text(column, dialect):
+    if dialect == "sqlite":
+        return func.substr(column, 1, 7)
+    return func.to_char(column, "YYYY-MM")
+
+
+def by_lead_and_month(session, start, end):
+    """{(lead id or None, 'YYYY-MM'): counts} of the appeals dispatched in [start, end], from the day rows: one
+    statement, at most departments × months rows (the department table, the zone's total and the trend)."""
     t = AppealRollup.__table__
-    query = (select(t.c.lead_unit_id, t.c.dispatched_on, *_counts(t))
-             .where(t.c.grain == "d", t.c.dispatched_on >= start, t.c.dispatched_on <= end, t.c.dim == "a"))
-    return [(r[0] or None, r[1], tuple(r[2:])) for r in session.connection().execute(query) if r[2]]
+    month = _month_text(t.c.dispatched_on, session.get_bind().dialect.name)
+    query = (select(t.c.lead_unit_id, month, *[func.sum(t.c[c]) for c in COUNTS])
+             .where(t.c.grain == "d", t.c.dim == "a", t.c.dispatched_on >= start, t.c.dispatched_on <= end)
+             .group_by(t.c.lead_unit_id, month))
+    return {(r[0] or None, r[1]): tuple(int(v) for v in r[2:]) for r in session.connection().execute(query)
+            if r[2]}
 
 
-def months(session, firsts, dims, department_id=None):
-    """[(dim, lead id or None, value, counts)] of the month rows of `dims` for the months starting on `firsts`,
-    summed over those months in SQL."""
-    if not firsts:
-        return []
-    t = AppealRollup.__table__
-    query = (select(t.c.dim, t.c.lead_unit_id, t.c.value, *_counts(t, summed=True))
-             .where(t.c.grain == "m", t.c.dispatched_on >= min(firsts), t.c.dispatched_on <= max(firsts),
-                    t.c.dim.in_(dims))
-             .group_by(t.c.dim, t.c.lead_unit_id, t.c.value))
-    if department_id is not None:
-        query = query.where(t.c.lead_unit_id == department_id)
-    return [(r[0], r[1] or None, r[2], tuple(int(v) for v in r[3:])) for r in session.connection().execute(query)
-            if any(r[3:])]
+def reply_weights(session, start, end, reading):
+    """[(lead id or None, 'YYYY-MM-DD', n)] for working days to reply: for each day, the replies made that day by
+    the appeals dispatched in [start, end] minus those appeals replied that were dispatched that day, so that the
+    working days from dispatch to reply, summed, are Σ n × W(day), W the running count of working days. One
+    statement (one snapshot): the day rows, the reply-day rows of the months `reading` takes and the appeals of
+    its day ranges."""
+    dialect = session.get_bind().dialect.name
+    t, a = AppealRollup.__table__, Appeal.__table__
+    lead, day, n = "lead", "day", "n"
+    parts = [
+        select(t.c.lead_unit_id.label(lead), _date_text(t.c.dispatched_on, dialect).label(day), (-t.c.replied).label(n))
+        .where(t.c.grain == "d", t.c.dim == "a", t.c.dispatched_on >= start, t.c.dispatched_on <= end,
+               t.c.replied != 0)]
+    if reading.months:
+        parts.append(select(t.c.lead_unit_id.label(lead), t.c.value.label(day), t.c.replied.label(n))
+                     .where(t.c.grain == "m", t.c.dispatched_on.in_(reading.months), t.c.dim == "r"))
+    reply_day = _day_text_sql(a.c.replied_at, dialect)
+    for first, last, sign in reading.days:
+        lo, hi = _utc_bounds(first, last)
+        a_lead = func.coalesce(a.c.lead_unit_id, 0)
+        parts.append(select(a_lead.label(lead), reply_day.label(day), _signed([func.count()], sign)[0].label(n))
+                     .where(a.c.dispatched_at >= lo, a.c.dispatched_at < hi, a.c.replied_at.is_not(None))
+                     .group_by(a_lead, reply_day))
+    every = union_all(*parts).subquery()
+    query = select(every.c[lead], every.c[day], func.sum(every.c[n])).group_by(every.c[lead], every.c[day])
+    return [(r[0] or None, r[1], int(r[2])) for r in session.connection().execute(query) if r[2]]
+
+
+#: The appeal column of each cut's rows.
+_CUT_COLUMNS = {"c": "category_id", "h": "channel", "u": "recording_unit_id"}
+
+
+def cut_sums(session, reading, department_id=None):
+    """{(dim, value): counts} for the cuts 'c' / 'h' / 'u' of the period `reading` describes (of one lead
+    department, or all): its month rows plus or minus its day ranges' appeals, summed in one statement."""
+    t, a = AppealRollup.__table__, Appeal.__table__
+    names = [f"n{i}" for i in range(len(COUNTS))]
+    parts = []
+    if reading.months:
+        counts = [t.c[c].label(n) for c, n in zip(COUNTS, names)]
+        query = (select(t.c.dim.label("dim"), t.c.value.label("value"), *counts)
+                 .where(t.c.grain == "m", t.c.dispatched_on.in_(reading.months), t.c.dim.in_(tuple(_CUT_COLUMNS))))
+        if department_id is not None:
+            query = query.where(t.c.lead_unit_id == department_id)
+        parts.append(query)
+    for first, last, sign in reading.days:
+        lo, hi = _utc_bounds(first, last)
+        keys = [a.c[name] for name in _CUT_COLUMNS.values()]
+        conditions = [a.c.dispatched_at >= lo, a.c.dispatched_at < hi]
+        if department_id is not None:
+            conditions.append(a.c.lead_unit_id == department_id)
+        # One pass over the range's appeals (index-only), grouped finely, then summed for each cut.
+        groups = (select(*keys, *[c.label(n) for c, n in zip(_signed(count_columns(a), sign), names)])
+                  .where(*conditions).group_by(*keys).cte(f"edge{len(parts)}"))
+        for dim, column in _CUT_COLUMNS.items():
+            value = cast(groups.c[column], String(20))
+            parts.append(select(literal_column(f"'{dim}'").label("dim"), value.label("value"),
+                                *[func.sum(groups.c[n]).label(n) for n in names]).group_by(value))
+    if not parts:
+        return {}
+    every = union_all(*parts).subquery()
+    query = (select(every.c.dim, every.c.value, *[func.sum(every.c[n]) for n in names])
+             .group_by(every.c.dim, every.c.value))
+    return {(r[0], r[1]): tuple(int(v or 0) for v in r[2:]) for r in session.connection().execute(query)
+            if any(r[2:])}
