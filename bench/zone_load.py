@@ -19,6 +19,7 @@ At the end: requests, errors, p50/p95/p99 per kind (pages and submits), and a re
 receipt the desks were given must be in the database exactly once.
 """
 import argparse
+import os
 import random
 import re
 import signal
@@ -150,6 +151,14 @@ def guarded(rec, target, *args):
             rec.last_error = repr(exc)
 
 
+def server_cpu_seconds(master):
+    """CPU seconds of gunicorn so far: the master, the workers it has reaped (max_requests recycles them: their
+    time is in the master's cutime/cstime) and the workers alive now."""
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(master) + reaped + sum(cpu_seconds(pid) for pid in workers_of(master))
+
+
 def reconcile(database, receipts):
     import psycopg
 
@@ -183,9 +192,8 @@ def main():
               (intake_desk, round(34 * args.scale), lambda n: (rng.choice(clerks), fx)),
               (handler, round(100 * args.scale), lambda n: (rng.choice(handlers),))]
     threads = []
-    load_before = __import__("os").getloadavg()
-    workers = workers_of(server.pid)
-    cpu_before = {pid: cpu_seconds(pid) for pid in workers}
+    load_before = os.getloadavg()
+    cpu_before = server_cpu_seconds(server.pid)
     client_cpu, wall = time.process_time(), time.perf_counter()
     try:
         for target, count, extra in groups:
@@ -201,15 +209,14 @@ def main():
     finally:
         stop.set()
         wall, client_cpu = time.perf_counter() - wall, time.process_time() - client_cpu
-        server_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in workers if Path(f"/proc/{pid}").exists())
-        rss = [round(rss_mb(pid)) for pid in workers if Path(f"/proc/{pid}").exists()]
+        server_cpu = server_cpu_seconds(server.pid) - cpu_before
+        rss = [round(rss_mb(pid)) for pid in workers_of(server.pid)]
         for thread in threads:
             thread.join(timeout=max(0.1, 30 / max(len(threads), 1)))
-        import os
 
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    load_after = __import__("os").getloadavg()
+    load_after = os.getloadavg()
     print(f"\n{args.minutes} min at scale {args.scale}; load average before {load_before[0]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f}")
     print(f"CPU over {wall:.0f} s: gunicorn workers {server_cpu:.1f} s ({server_cpu / wall:.2f} cores), this load "
