@@ -109,6 +109,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(master):
+    """CPU seconds of gunicorn so far: the master, the workers it has reaped (max_requests recycles them: their
+    time is in the master's cutime/cstime) and the workers alive now."""
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(master) + reaped + sum(cpu_seconds(pid) for pid in workers_of(master))
+
+
+
 # --------------------------------------------------------------------------- a client
 
 
@@ -500,14 +509,14 @@ def main():
     try:
         masters = {"A": app.pid, "B": ref.pid}
         rss_start = {k: [rss_mb(p) for p in workers_of(m)] for k, m in masters.items()}
-        cpu_start = {k: {p: cpu_seconds(p) for p in workers_of(m)} for k, m in masters.items()}
+        cpu_start = {k: server_cpu_seconds(m) for k, m in masters.items()}
         results = {}
         for name in order:
             run_page(name, specs[name], args.port, args.port + 1, fx, args, results)
             print(f"  {name}: done in {results[name]['wall']:.1f}s", flush=True)
         time.sleep(1.5)  # gunicorn writes its access log after the response
         rss_end = {k: [rss_mb(p) for p in workers_of(m)] for k, m in masters.items()}
-        cpu_used = {k: sum(cpu_seconds(p) - cpu_start[k].get(p, 0) for p in workers_of(m)) for k, m in masters.items()}
+        cpu_used = {k: server_cpu_seconds(m) - cpu_start[k] for k, m in masters.items()}
         server = {**read_server_times(logdir / "app.log"), **read_server_times(logdir / "ref.log")}
     finally:
         for process in (app, ref):
@@ -540,7 +549,7 @@ def main():
               f"{r['bytes'] / 1024:6.1f} {queries.get(name, '-')!s:>5}  {r['statuses']}")
     for side, label in (("A", "app"), ("B", "reference")):
         print(f"{label}: worker RSS {', '.join(f'{v:.0f}' for v in rss_start[side])} MB at start, "
-              f"{', '.join(f'{v:.0f}' for v in rss_end[side])} MB after; CPU {cpu_used[side]:.1f} s in workers")
+              f"{', '.join(f'{v:.0f}' for v in rss_end[side])} MB after; CPU {cpu_used[side]:.1f} s in gunicorn (master and workers, recycled ones included)")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "http_bench.json").write_text(json.dumps(report, indent=1, default=str))
     print(f"wrote {OUT / 'http_bench.json'} (logs in {logdir})")

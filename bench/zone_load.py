@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import percentile  # noqa: E402
-from http_bench import (Client, bring_schema_up, cpu_seconds, fixtures, hidden_inputs, rss_mb,  # noqa: E402
+from http_bench import (Client, bring_schema_up, fixtures, hidden_inputs, rss_mb, server_cpu_seconds,  # noqa: E402
                         start_gunicorn, workers_of)
 
 HTMX = {"HX-Request": "true"}
@@ -149,14 +149,6 @@ def guarded(rec, target, *args):
             key = f"{target.__name__} died"
             rec.errors[key] = rec.errors.get(key, 0) + 1
             rec.last_error = repr(exc)
-
-
-def server_cpu_seconds(master):
-    """CPU seconds of gunicorn so far: the master, the workers it has reaped (max_requests recycles them: their
-    time is in the master's cutime/cstime) and the workers alive now."""
-    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
-    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-    return cpu_seconds(master) + reaped + sum(cpu_seconds(pid) for pid in workers_of(master))
 
 
 def reconcile(database, receipts):

@@ -95,6 +95,26 @@ def test_gunicorn_post_fork_leaves_an_app_that_is_not_ours_alone(app):
         settings["post_fork"](server, None)  # raises for a bare Flask app without the guard
 
 
+def test_gunicorn_compiles_the_templates_in_the_master_once_before_the_first_fork(tmp_path):
+    """A worker forked from the preloaded master (also one max_requests replaces) starts with every template
+    compiled, not compiling each on the first request that shows it."""
+    import gc
+    from types import SimpleNamespace
+
+    from flask import Flask
+
+    ours = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db"})
+    compiled = lambda: {key[1] for key in ours.jinja_env.cache.keys()}  # noqa: E731 - (loader, name) keys
+    assert "appeals/show.html" not in compiled()
+    try:
+        for wsgi in (Flask("bare"), ours):  # another app started from this folder is left alone
+            server = SimpleNamespace(cfg=SimpleNamespace(preload_app=True), app=SimpleNamespace(wsgi=lambda w=wsgi: w))
+            runpy.run_path(str(ROOT / "gunicorn.conf.py"))["pre_fork"](server, None)
+    finally:
+        gc.unfreeze()
+    assert {"appeals/show.html", "inbox/index.html", "base.html", "portal/base.html"} <= compiled()
+
+
 @pytest.fixture
 def proxied(app):
     """A client of the same app behind one trusted proxy (GAOXIN_PROXY_COUNT=1), nginx at 127.0.0.1."""

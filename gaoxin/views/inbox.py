@@ -161,7 +161,7 @@ def _render_list(context, block=None, status=200):
 #: CSRF token: a change is drawn once per worker, and every other open inbox of the unit that polls after it gets
 #: the same HTML with its own token. What a region shows depends on nothing else: the rows and counts on the
 #: unit and the roles (visibility, 签收 buttons), the dates on the day and the calendar.
-_DRAWN = queues.StampedCache(64)
+_DRAWN = queues.StampedCache(32)
 _CSRF_SLOT = "csrf-slot-5e0c1f"
 
 
@@ -170,9 +170,11 @@ def _live_region(day):
     key = queues.stamped_key("live", current_user, work.stamp(current_user.unit_id), day)
     if key is not None:
         key = (*key, working_calendar(), tuple(sorted(kv for kv in request.args.items(multi=True) if kv[0] != "since")))
-    html = _DRAWN.get_or_compute(key, lambda: render_block(
-        TEMPLATE, "live", csrf_token=lambda: _CSRF_SLOT, **_with_rows(_list_context())))
-    response = make_response(html.replace(_CSRF_SLOT, generate_csrf()))
+    # Kept as UTF-8 (half the memory of a str of Chinese text).
+    body = _DRAWN.get_or_compute(key, lambda: render_block(
+        TEMPLATE, "live", csrf_token=lambda: _CSRF_SLOT, **_with_rows(_list_context())).encode())
+    response = make_response(body.replace(_CSRF_SLOT.encode(), generate_csrf().encode()))
+    response.content_type = "text/html; charset=utf-8"
     response.headers["Vary"] = "HX-Request"
     return response
 
