@@ -40,10 +40,11 @@ keepalive = 75
 
 #: A worker is replaced after this many requests (give or take the jitter, so that the workers do not
 #: restart together): a slow leak in a library cannot grow for ten years. At the zone's full load (about 150
-#: requests a second, mostly inbox polls) that is every 4–5 minutes per worker; 2,000 was every 13 s, each new
-#: worker starting with empty caches.
-max_requests = 20000
-max_requests_jitter = 2000
+#: requests a second, mostly inbox polls) that is every 13 s or so per worker, which costs little since the
+#: master has compiled the templates (pre_fork): the 15-minute zone load had lower tail latencies so than with
+#: 20,000 (longer-lived workers, more for the garbage collector to walk), see bench/README.md.
+max_requests = 2000
+max_requests_jitter = 200
 
 #: Only nginx's address may set X-Forwarded-Proto (gunicorn's own use of it for wsgi.url_scheme). The client
 #: address itself is taken from X-Forwarded-For by the app's ProxyFix, trusting GAOXIN_PROXY_COUNT hops.

@@ -161,7 +161,7 @@ def _render_list(context, block=None, status=200):
 #: CSRF token: a change is drawn once per worker, and every other open inbox of the unit that polls after it gets
 #: the same HTML with its own token. What a region shows depends on nothing else: the rows and counts on the
 #: unit and the roles (visibility, 签收 buttons), the dates on the day and the calendar.
-_DRAWN = queues.StampedCache(32)
+_DRAWN = queues.StampedCache(64)
 _CSRF_SLOT = "csrf-slot-5e0c1f"
 
 
