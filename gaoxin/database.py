@@ -43,6 +43,17 @@ def engine_options(app):
         options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
 
 
+def dialect_insert(dialect_name):
+    """The INSERT with ON CONFLICT of the app's two databases (PostgreSQL's and SQLite's have the same API)."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect_name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
+        raise RuntimeError(f"no upsert for {dialect_name}")
+    return insert
+
+
 def init_app(app):
     """The hooks on this app's engine only: a listener on the Engine class would also fire for every other
     app's engine, and each create_app() (the tests make many) would add one more."""

@@ -50,6 +50,7 @@ from flask_login import current_user
 from sqlalchemy import DateTime, Interval, delete, event, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
+from ..database import dialect_insert
 from ..extensions import db
 from ..localtime import local_midnight, local_time, local_today
 from ..models import AuditEntry
@@ -208,11 +209,7 @@ def _create_head(session):
     # A head rebuilt over existing rows carries no MAC: the check keeps reporting that it went missing.
     values = {"id": 1, "seq": last.seq if last else 0, "hash": last.hash if last else GENESIS_HASH, "mac": "",
               "anchor_seq": 0, "anchor_hash": GENESIS_HASH, "anchor_mac": ""}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = dialect_insert(session.get_bind().dialect.name)
     session.execute(insert(AuditChain.__table__).values(**values).on_conflict_do_nothing())
 
 

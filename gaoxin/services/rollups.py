@@ -21,6 +21,7 @@ appeals themselves, or as its whole month row minus the days of that month outsi
 fewer days to read (none after today). Each figure is one statement (the rows UNION ALL the days added or
 taken away, summed in SQL), so it sees one state of the database even when it subtracts.
 """
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -31,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from ..database import dialect_insert
 from ..models import Appeal, AppealRollup, ReplyOutcome, Satisfaction
 
 CST = timezone(timedelta(hours=8))
@@ -145,26 +147,15 @@ def _forget(session):
     session.info.pop(_PENDING, None)
 
 
-#: dialect name → the UPSERT statement that adds a row's counts, built and compiled once per worker.
-_UPSERTS = {}
-
-
+@functools.cache
 def _upsert(dialect):
-    statement = _UPSERTS.get(dialect)
-    if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
-            raise RuntimeError(f"no upsert for {dialect}")
-        table = AppealRollup.__table__
-        statement = upsert(table)
-        statement = _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=[table.c.grain, table.c.dispatched_on, table.c.lead_unit_id, table.c.dim, table.c.value],
-            set_={name: table.c[name] + statement.excluded[name] for name in COUNTS},
-        )
-    return statement
+    """The UPSERT statement that adds a row's counts, built and compiled once per worker and dialect."""
+    table = AppealRollup.__table__
+    statement = dialect_insert(dialect)(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.grain, table.c.dispatched_on, table.c.lead_unit_id, table.c.dim, table.c.value],
+        set_={name: table.c[name] + statement.excluded[name] for name in COUNTS},
+    )
 
 
 def add(session, rows):

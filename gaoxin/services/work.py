@@ -6,10 +6,13 @@ got) each get their stamp's version raised by one, in the same transaction, just
 row locks are held for the shortest time, taken in unit order (no deadlock between two commits), and a
 rolled-back change bumps nothing. The inbox's live check compares one stamp with the one its page has.
 """
+import functools
+
 from flask import g, has_app_context
 from sqlalchemy import BigInteger, bindparam, event, literal, or_, select
 from sqlalchemy.orm import Session
 
+from ..database import dialect_insert
 from ..extensions import db
 from ..models import Unit, UnitKind, User, WorkStamp, utcnow
 from ..models.base import UTCDateTime
@@ -58,29 +61,18 @@ def preload(unit_id, version, changed_at):
     g.setdefault(_PRELOADED, {})[unit_id] = (version, changed_at) if version is not None else None
 
 
-#: dialect name → the stamps' UPSERT, built once per worker (building it took more CPU than running it).
-_BUMPS = {}
-
-
+@functools.cache
 def _bump_statement(dialect):
-    statement = _BUMPS.get(dialect)
-    if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - the app runs on PostgreSQL and SQLite only
-            raise RuntimeError(f"no upsert for {dialect}")
-        units = (select(Unit.id, literal(1, BigInteger), bindparam("now", type_=UTCDateTime))
-                 .where(or_(Unit.id.in_(bindparam("unit_ids", expanding=True)),
-                            Unit.kind == UnitKind.dispatch_centre.value))
-                 .order_by(Unit.id))
-        statement = insert(WorkStamp).from_select(["unit_id", "version", "changed_at"], units)
-        statement = _BUMPS[dialect] = statement.on_conflict_do_update(
-            index_elements=[WorkStamp.unit_id],
-            set_={"version": WorkStamp.version + 1, "changed_at": statement.excluded.changed_at},
-        )
-    return statement
+    """The stamps' UPSERT, built once per worker and dialect (building it took more CPU than running it)."""
+    units = (select(Unit.id, literal(1, BigInteger), bindparam("now", type_=UTCDateTime))
+             .where(or_(Unit.id.in_(bindparam("unit_ids", expanding=True)),
+                        Unit.kind == UnitKind.dispatch_centre.value))
+             .order_by(Unit.id))
+    statement = dialect_insert(dialect)(WorkStamp).from_select(["unit_id", "version", "changed_at"], units)
+    return statement.on_conflict_do_update(
+        index_elements=[WorkStamp.unit_id],
+        set_={"version": WorkStamp.version + 1, "changed_at": statement.excluded.changed_at},
+    )
 
 
 def bump(session, unit_ids):
