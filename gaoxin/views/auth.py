@@ -50,12 +50,18 @@ def login():
 @login_required
 def logout():
     """End the server-side session so that a captured cookie stops working."""
-    accounts.end_session(current_user.login_session)
-    record("logout", current_user)
+    return end_login(current_user._get_current_object(), "logout", "auth.login")
+
+
+def end_login(person, action, login_endpoint):
+    """Log `person` (a staff user or an enterprise account) out: end its server-side session, audit `action`,
+    forget the cookie's user and go to `login_endpoint`."""
+    accounts.end_session(person.login_session)
+    record(action, person)
     db.session.commit()
     logout_user()
     flash("您已安全退出。", "success")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for(login_endpoint))
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -1,19 +1,19 @@
 """The enterprise portal (/e): log-in, activation with a printed code, log-out, password change, 我的事项."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask_login import login_user
 
 from ..extensions import db, limiter
 from ..forms.portal import ActivationForm, PortalLoginForm, PortalPasswordForm
 from ..models import Appeal, Application, ItemCheck
 from ..portal_auth import current_account, current_enterprise, portal_required
-from ..services import accounts, portal_accounts
+from ..services import portal_accounts
 from ..services import applications as application_service
 from ..services import portal_cases as cases
 from ..services.public import describe_appeal, describe_application
 from ..services.accounts import LoginRefused
 from ..services.audit import record
 from ..services.cases import InputError
-from .auth import _safe_next
+from .auth import _safe_next, end_login
 
 bp = Blueprint("portal", __name__, url_prefix="/e")
 
@@ -80,13 +80,7 @@ def activate():
 @portal_required
 def logout():
     """End the server-side session so that a captured cookie stops working."""
-    account = current_account()
-    accounts.end_session(account.login_session)
-    record("portal_logout", account)
-    db.session.commit()
-    logout_user()
-    flash("您已安全退出。", "success")
-    return redirect(url_for("portal.login"))
+    return end_login(current_account(), "portal_logout", "portal.login")
 
 
 @bp.route("/password", methods=["GET", "POST"])
