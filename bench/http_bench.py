@@ -217,7 +217,11 @@ def fixtures(database):
 
     url = database.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as conn:
-        one = lambda sql, *a: conn.execute(sql, a).fetchone()[0]  # noqa: E731
+        def one(sql, *args):
+            row = conn.execute(sql, args).fetchone()
+            if row is None:  # zone_load.py signs for the department's waiting appeals as it goes
+                raise SystemExit(f"the bench database has no row for: {sql}\nregenerate it: bench/gen_zone.py")
+            return row[0]
         unit = one("SELECT id FROM units WHERE name = '科技人才局'")
         appeal = one("SELECT id FROM appeals WHERE lead_unit_id = %s AND state = 'dispatched' ORDER BY due_on, id "
                      "LIMIT 1", unit)
